@@ -1,0 +1,119 @@
+// Command line of `npm run load`. Every number is bounded, so a typo cannot start a runaway run.
+import { availableParallelism } from 'node:os';
+import type { Encoding } from '../src/protocol/index.js';
+
+export const USAGE = `usage: npm run load -- [options]
+
+  --mode load|connections   load (default): officers + citizens moving; connections: idle sockets
+  --officers N              simulated officers (default 100)
+  --citizens M              simulated citizens (default 400)
+  --duration S              seconds of steady load (connections mode: seconds to hold) (default 20)
+  --rate R                  total citizen loc/s (default: each citizen every 2–5 s)
+  --target URL              a running Beacon orchestrator (loopback only); default: start one
+  --metrics-url URL         where to read server RSS/CPU (Prometheus text) for --target; default
+                            <target>/metrics (point it at a processor's /metrics in distributed mode)
+  --jwt-secret SECRET       HS256 device-token secret of --target (else JWT_SECRET, else DATA_DIR/jwt-secret)
+  --seed K                  placement and movement seed (default 1)
+  --workers W               generator threads (default: cores - 1, at least 1)
+  --encoding json|msgpack   frame encoding (default json)
+  --capacity S              closed-loop capacity phase seconds, Beacon and echo (default 5; 0: skip)
+  --echo-duration S         steady seconds of the echo baseline (default min(duration, 10))
+  --no-echo                 skip the bare uWS echo baseline
+  --assign-seconds S        autocannon seconds per side, Beacon vs bare fastify (default 5; 0: skip)
+  --assign-connections C    autocannon connections (default 50)
+  --sockets N               connections mode: sockets to open (default 1000)
+  --sources K               source addresses 127.x.y.z to spread sockets over (default: 1 per 16k sockets)
+  --connect-concurrency C   connects in flight per worker (default 64)
+  --out DIR                 results directory (default load-tests/results)
+  --ignore-fd-limit         start even when the open-file limit looks too low
+  --quiet                   no live progress line
+  --help`;
+
+export interface LoadArgs {
+  mode: 'load' | 'connections';
+  officers: number;
+  citizens: number;
+  durationS: number;
+  rate?: number;
+  target?: string;
+  metricsUrl?: string;
+  jwtSecret?: string;
+  seed: number;
+  workers: number;
+  encoding: Encoding;
+  capacityS: number;
+  echoDurationS: number;
+  echo: boolean;
+  assignSeconds: number;
+  assignConnections: number;
+  sockets: number;
+  sources?: number;
+  connectConcurrency: number;
+  out: string;
+  ignoreFdLimit: boolean;
+  quiet: boolean;
+}
+
+export class ArgsError extends Error {}
+
+const intIn = (name: string, raw: string, min: number, max: number): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ArgsError(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): LoadArgs | 'help' {
+  const flags = new Set(['no-echo', 'ignore-fd-limit', 'quiet', 'help']);
+  const raw: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') continue;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new ArgsError(`unexpected argument ${JSON.stringify(a)}`);
+    if (flags.has(m[1])) {
+      raw[m[1]] = 'true';
+      continue;
+    }
+    const v = m[2] ?? argv[++i];
+    if (v === undefined) throw new ArgsError(`--${m[1]} needs a value`);
+    raw[m[1]] = v;
+  }
+  if (raw.help) return 'help';
+  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', ...flags]);
+  for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
+
+  const mode = raw.mode ?? 'load';
+  if (mode !== 'load' && mode !== 'connections') throw new ArgsError('--mode must be load or connections');
+  const encoding = raw.encoding ?? 'json';
+  if (encoding !== 'json' && encoding !== 'msgpack') throw new ArgsError('--encoding must be json or msgpack');
+  const durationS = raw.duration === undefined ? 20 : intIn('duration', raw.duration, 1, 3600);
+  const citizens = raw.citizens === undefined ? 400 : intIn('citizens', raw.citizens, 0, 1_000_000);
+  const rate = raw.rate === undefined ? undefined : intIn('rate', raw.rate, 1, 2_000_000);
+  if (rate !== undefined && citizens > 0 && rate > citizens * 10) throw new ArgsError(`--rate ${rate} asks more than 10 loc/s per citizen; the server rate-limits each socket (MSG_RATE_PER_S)`);
+  const out: LoadArgs = {
+    mode,
+    officers: raw.officers === undefined ? 100 : intIn('officers', raw.officers, 0, 1_000_000),
+    citizens,
+    durationS,
+    rate,
+    target: raw.target,
+    metricsUrl: raw['metrics-url'],
+    jwtSecret: raw['jwt-secret'] ?? env.JWT_SECRET ?? undefined,
+    seed: raw.seed === undefined ? 1 : intIn('seed', raw.seed, 0, 2 ** 31 - 1),
+    workers: raw.workers === undefined ? Math.max(1, Math.min(8, availableParallelism() - 1)) : intIn('workers', raw.workers, 1, 64),
+    encoding,
+    capacityS: raw.capacity === undefined ? 5 : intIn('capacity', raw.capacity, 0, 600),
+    echoDurationS: raw['echo-duration'] === undefined ? Math.min(durationS, 10) : intIn('echo-duration', raw['echo-duration'], 1, 3600),
+    echo: !raw['no-echo'],
+    assignSeconds: raw['assign-seconds'] === undefined ? 5 : intIn('assign-seconds', raw['assign-seconds'], 0, 600),
+    assignConnections: raw['assign-connections'] === undefined ? 50 : intIn('assign-connections', raw['assign-connections'], 1, 10_000),
+    sockets: raw.sockets === undefined ? 1000 : intIn('sockets', raw.sockets, 1, 2_000_000),
+    sources: raw.sources === undefined ? undefined : intIn('sources', raw.sources, 1, 250),
+    connectConcurrency: raw['connect-concurrency'] === undefined ? 64 : intIn('connect-concurrency', raw['connect-concurrency'], 1, 10_000),
+    out: raw.out ?? 'load-tests/results',
+    ignoreFdLimit: !!raw['ignore-fd-limit'],
+    quiet: !!raw.quiet,
+  };
+  if (out.mode === 'load' && out.officers + out.citizens === 0) throw new ArgsError('nothing to simulate: --officers and --citizens are both 0');
+  return out;
+}

@@ -1,0 +1,142 @@
+// The results: one JSON document (latest.json + a dated copy), a text table for the terminal and
+// a self-contained HTML report (html.ts).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bins, summarize, type LatencySummary } from './hist.js';
+import { renderHtml } from './html.js';
+import type { PhaseAgg, TimelinePoint } from './pool.js';
+import type { CannonResult } from './assign-bench.js';
+
+export interface Results {
+  version: 1;
+  mode: 'load' | 'connections';
+  startedAt: string;
+  finishedAt: string;
+  aborted: boolean;
+  config: Record<string, unknown>;
+  locToNearest: LatencySummary;
+  moveToRepush: LatencySummary;
+  assignWs: LatencySummary;
+  connect: LatencySummary;
+  throughput: {
+    citizenLocPerSec: number;
+    officerLocPerSec: number;
+    answersPerSec: number;
+    pushesPerSec: number;
+    nearPerSec: number;
+    framesInPerSec: number;
+    framesOutPerSec: number;
+  } | null;
+  capacity: { beaconPerSec: number; echoPerSec: number | null; /** The most the closed loop can offer (citizens × 1000 / gap): at this bound the ratio says nothing. */ offeredCapPerSec: number; locToNearest: LatencySummary; echoRtt: LatencySummary | null } | null;
+  echo: { rtt: LatencySummary; answersPerSec: number; framesInPerSec: number; connect: LatencySummary; errors: number } | null;
+  /** Beacon ÷ bare uWS echo, closed-loop capacity (steady-phase ratio when --capacity 0). */
+  echoRatio: number | null;
+  echoRatioSteady: number | null;
+  assign: { perSec: number; p50: number; p99: number; non2xx: number; errors: number; fastify: CannonResult | null; fastifyRatio: number | null } | null;
+  errors: {
+    total: number;
+    errFrames: number;
+    assignFailures: number;
+    connectFailures: number;
+    refusals: number;
+    drops: number;
+    unansweredLocs: number;
+    retries: number;
+    codes: Record<string, number>;
+  };
+  server: { cpuCoresAvg: number | null; rssMaxBytes: number | null };
+  generator: { workers: number; cpuCoresAvg: number; eluMax: number; saturated: boolean; capacitySaturated: boolean };
+  connections?: {
+    requested: number;
+    connected: number;
+    failed: number;
+    connectSeconds: number;
+    rssBeforeBytes: number | null;
+    rssAfterBytes: number | null;
+    rssPerSocketBytes: number | null;
+    pongs: number;
+  };
+  timeline: TimelinePoint[];
+  histograms: Record<string, { lo: number; hi: number; count: number }[]>;
+}
+
+export const avg = (xs: number[]): number | null => (xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null);
+export const perSec = (n: number, s: number): number => (s > 0 ? Math.round(n / s) : 0);
+
+export function errorsOf(aggs: (PhaseAgg | undefined)[]): Results['errors'] {
+  const e: Results['errors'] = { total: 0, errFrames: 0, assignFailures: 0, connectFailures: 0, refusals: 0, drops: 0, unansweredLocs: 0, retries: 0, codes: {} };
+  for (const a of aggs) {
+    if (!a) continue;
+    const c = a.counters;
+    e.errFrames += c.errFrames;
+    e.assignFailures += c.assignFailures;
+    e.connectFailures += c.connectFailures;
+    e.refusals += c.refusals;
+    e.drops += c.drops;
+    e.unansweredLocs += c.unanswered;
+    e.retries += c.retries;
+    for (const [k, v] of Object.entries(a.errCodes)) e.codes[k] = (e.codes[k] ?? 0) + v;
+  }
+  e.total = e.errFrames + e.assignFailures + e.connectFailures + e.drops;
+  return e;
+}
+
+export function histBins(a: PhaseAgg | undefined): Results['histograms'] {
+  if (!a) return {};
+  return { locToNearest: bins(a.hists.loc), moveToRepush: bins(a.hists.move) };
+}
+
+export { summarize };
+
+const f = (n: number | null | undefined, d = 2): string => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
+const row = (name: string, s: LatencySummary | null | undefined): string =>
+  s ? `${name.padEnd(26)}${String(s.count).padStart(9)}${f(s.p50).padStart(9)}${f(s.p90).padStart(9)}${f(s.p99).padStart(9)}${f(s.p999).padStart(9)}${f(s.max).padStart(10)}` : '';
+
+export function table(r: Results): string {
+  const c = r.config as Record<string, unknown>;
+  const lines: string[] = [];
+  const mb = (b: number | null | undefined): string => (b ? `${(b / 1048576).toFixed(0)} MB` : '-');
+  if (r.mode === 'connections' && r.connections) {
+    const k = r.connections;
+    lines.push(`Beacon connection scale — ${k.requested} sockets requested, ${c.workers} worker(s)${r.aborted ? '  [ABORTED]' : ''}`);
+    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s; pongs ${k.pongs}`);
+    lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
+    lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
+    lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
+    return lines.filter(Boolean).join('\n');
+  }
+  lines.push(`Beacon load test — ${c.officers} officers + ${c.citizens} citizens, ${c.durationS} s, ${c.encoding}, ${c.workers} worker(s), seed ${c.seed}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
+  lines.push(`${'latency (ms)'.padEnd(26)}${'count'.padStart(9)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'p99.9'.padStart(9)}${'max'.padStart(10)}`);
+  lines.push(row('citizen loc → nearest', r.locToNearest), row('officer move → re-push', r.moveToRepush), row('assignment (ws run)', r.assignWs), row('socket connect', r.connect));
+  if (r.echo) lines.push(row('echo round trip (uWS)', r.echo.rtt));
+  if (r.capacity) lines.push(row('loc → nearest, capacity', r.capacity.locToNearest));
+  if (r.capacity?.echoRtt) lines.push(row('echo rtt, capacity', r.capacity.echoRtt));
+  const t = r.throughput;
+  if (t) lines.push(`throughput/s: citizen loc ${t.citizenLocPerSec}, officer loc ${t.officerLocPerSec}, nearest answers ${t.answersPerSec}, re-pushes ${t.pushesPerSec}, near ${t.nearPerSec}, frames in ${t.framesInPerSec} / out ${t.framesOutPerSec}`);
+  if (r.capacity) {
+    const bound = r.capacity.echoPerSec !== null && r.capacity.echoPerSec >= 0.9 * r.capacity.offeredCapPerSec ? ' (echo at the closed-loop cap: more citizens needed to find the limit)' : '';
+    lines.push(`capacity (closed loop, cap ${r.capacity.offeredCapPerSec}/s): Beacon ${r.capacity.beaconPerSec} loc→nearest/s, bare uWS echo ${r.capacity.echoPerSec ?? '-'} /s → echoRatio ${f(r.echoRatio)} (steady ratio ${f(r.echoRatioSteady)})${bound}`);
+  }
+  else if (r.echoRatioSteady !== null) lines.push(`echoRatio (steady) ${f(r.echoRatioSteady)}`);
+  const a = r.assign;
+  if (a) lines.push(`orchestrator: ${a.perSec} assignments/s, p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms, non-2xx ${a.non2xx}; bare fastify ${a.fastify?.perSec ?? '-'} /s (p99 ${f(a.fastify?.p99)} ms) → fastifyRatio ${f(a.fastifyRatio)}`);
+  const e = r.errors;
+  lines.push(`errors ${e.total} (err frames ${e.errFrames}, assign ${e.assignFailures}, connect ${e.connectFailures}, refusals ${e.refusals}, drops ${e.drops}); unanswered locs ${e.unansweredLocs}, retries ${e.retries}${Object.keys(e.codes).length ? ' ' + JSON.stringify(e.codes) : ''}`);
+  lines.push(`server: cpu ${f(r.server.cpuCoresAvg)} cores avg (steady), rss max ${mb(r.server.rssMaxBytes)}; generator: cpu ${f(r.generator.cpuCoresAvg)} cores, worker ELU max ${f(r.generator.eluMax)}${r.generator.saturated ? '  ← GENERATOR SATURATED: latencies include generator queueing' : ''}`);
+  if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
+  return lines.filter(Boolean).join('\n');
+}
+
+/** Writes latest.json, a dated copy, latest.html and a dated HTML; returns the paths. */
+export function writeResults(dir: string, r: Results): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/[:.]/g, '-');
+  const json = JSON.stringify(r, null, 2);
+  const html = renderHtml(r);
+  const files = [join(dir, 'latest.json'), join(dir, `${r.mode}-${stamp}.json`), join(dir, 'latest.html'), join(dir, `${r.mode}-${stamp}.html`)];
+  writeFileSync(files[0], json);
+  writeFileSync(files[1], json);
+  writeFileSync(files[2], html);
+  writeFileSync(files[3], html);
+  return files;
+}

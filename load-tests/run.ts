@@ -1,0 +1,318 @@
+// `npm run load -- ...`: drives Beacon over its real HTTP + websocket contract and reports latency
+// and throughput next to bare-transport baselines (SPEC §5). See load-tests/README.md.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { ArgsError, parseArgs, USAGE, type LoadArgs } from './args.js';
+import { assignRequests, cannon, type CannonResult } from './assign-bench.js';
+import { startChild, type Child } from './children.js';
+import { assertLoopback } from './loopback.js';
+import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
+import { avg, errorsOf, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { fdLimit, ServerSampler } from './system.js';
+import { newHistogram, type Histogram } from './hist.js';
+import { nycCentroids } from './nyc.js';
+
+/** Closed loop: one citizen's locs at least this far apart (the server allows MSG_RATE_PER_S = 20/s). */
+const CAPACITY_GAP_MS = 100;
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** One 127.x.y.z source address per 16k sockets (an address has ~28k ephemeral ports). */
+function sourceAddresses(sockets: number, wanted: number | undefined, seed: number): string[] {
+  const n = wanted ?? Math.max(1, Math.ceil(sockets / 16_000));
+  if (n === 1 && wanted === undefined) return [];
+  // A fresh second octet per run keeps clear of ports still in TIME_WAIT from the last run.
+  const b = 1 + ((seed + Date.now()) % 250);
+  return Array.from({ length: n }, (_, i) => `127.${b}.${Math.floor(i / 250)}.${1 + (i % 250)}`);
+}
+
+function checkFds(args: LoadArgs, sockets: number, embedded: boolean): void {
+  const lim = fdLimit();
+  if (!lim) return;
+  const need = sockets + args.workers * args.connectConcurrency + 256;
+  if (need <= lim.soft) return;
+  const msg =
+    `This run opens ~${sockets} sockets: ~${need} file descriptors in this process` +
+    (embedded ? ' and as many in the Beacon child' : '') +
+    `, but the open-file limit is ${lim.soft} (hard ${lim.hard}).\n` +
+    `Raise it in the shell first, e.g.  ulimit -n ${Math.max(need * 2, 65536)}  (above the hard limit needs root/CAP_SYS_RESOURCE,\n` +
+    `or /etc/security/limits.conf / docker --ulimit nofile=...), or lower the device count. --ignore-fd-limit starts anyway.`;
+  if (!args.ignoreFdLimit) {
+    log(msg);
+    process.exit(2);
+  }
+  log(`warning: ${msg}`);
+}
+
+async function resolveSecret(args: LoadArgs): Promise<Uint8Array> {
+  if (args.jwtSecret) return new TextEncoder().encode(args.jwtSecret);
+  const file = join(process.env.DATA_DIR ?? './data', 'jwt-secret');
+  try {
+    return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+  } catch {
+    throw new ArgsError(`--target needs the device-token secret: --jwt-secret, JWT_SECRET, or ${file} (DATA_DIR)`);
+  }
+}
+
+async function main(): Promise<number> {
+  let args: LoadArgs;
+  try {
+    const parsed = parseArgs(process.argv.slice(2));
+    if (parsed === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    args = parsed;
+    if (args.target) await assertLoopback(args.target);
+    if (args.metricsUrl) await assertLoopback(args.metricsUrl);
+  } catch (e) {
+    log(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const abort = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) {
+      log('\nsecond Ctrl-C: exiting without results');
+      process.exit(130);
+    }
+    log('\nCtrl-C: stopping; results so far will be written (Ctrl-C again to quit at once)');
+    abort.abort();
+  });
+
+  const sockets = args.mode === 'connections' ? args.sockets : args.officers + args.citizens;
+  checkFds(args, sockets, !args.target);
+  nycCentroids(); // fail early if the zip data is missing
+
+  const secretText = args.target ? undefined : randomBytes(32).toString('base64url');
+  let secret: Uint8Array;
+  try {
+    secret = secretText ? new TextEncoder().encode(secretText) : await resolveSecret(args);
+  } catch (e) {
+    log((e as Error).message);
+    return 2;
+  }
+  const idPrefix = `lt${Date.now().toString(36)}-`;
+  const timeline: TimelinePoint[] = [];
+  const children: Child[] = [];
+  const stopChild = async (c: Child | undefined): Promise<void> => {
+    if (!c) return;
+    await c.stop();
+    children.splice(children.indexOf(c), 1);
+  };
+
+  let beacon: Child | undefined;
+  let target = args.target?.replace(/\/$/, '');
+  const results: Partial<Results> = { version: 1, mode: args.mode, startedAt, aborted: false };
+  try {
+    if (!target) {
+      log('starting embedded Beacon (child process, free ports)…');
+      beacon = await startChild('beacon', {
+        JWT_SECRET: secretText as string,
+        MAX_SOCKETS: String(Math.max(100_000, sockets + 1000)),
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      });
+      children.push(beacon);
+      target = beacon.url;
+    }
+    const sampler = beacon ? new ServerSampler({ pid: beacon.pid }) : new ServerSampler({ metricsUrl: args.metricsUrl ?? target });
+    const config = {
+      ...args,
+      jwtSecret: undefined,
+      target: args.target ?? `embedded (${target})`,
+      sockets,
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, fdLimit: fdLimit() },
+    };
+    results.config = config;
+    const base: Omit<PoolOptions, 'run' | 'mode' | 'target' | 'officers' | 'citizens' | 'phases' | 'sampler' | 'heartbeatMs'> = {
+      workers: args.workers,
+      seed: args.seed,
+      encoding: args.encoding,
+      citizenMeanIntervalMs: args.rate && args.citizens ? (args.citizens / args.rate) * 1000 : undefined,
+      secret,
+      idPrefix,
+      sourceAddresses: sourceAddresses(sockets, args.sources, args.seed),
+      connectConcurrency: args.connectConcurrency,
+      capacityGapMs: CAPACITY_GAP_MS,
+      connectTimeoutMs: Math.min(600_000, 60_000 + sockets * 5),
+      signal: abort.signal,
+      timeline,
+      t0,
+      progress: !args.quiet,
+      log,
+    };
+
+    if (args.mode === 'connections') {
+      await sleep(1000, abort.signal);
+      const before = await sampler.sample();
+      const lim = fdLimit();
+      if (lim) log(`open-file limit ${lim.soft} (hard ${lim.hard}): each side holds one descriptor per socket, so this machine tops out near ${Math.max(0, lim.soft - 512)} sockets per process; raise it with  ulimit -n <n>  before the run`);
+      log(`connection scale: ${args.sockets} idle sockets heartbeating every 30 s, over ${base.sourceAddresses.length || 1} source address(es)…`);
+      const pool = await runPool({ ...base, run: 'connections', mode: 'connections', target, officers: 0, citizens: args.sockets, phases: [{ phase: 'hold', seconds: args.durationS }], sampler, heartbeatMs: 30_000 });
+      const hold = pool.phases.hold;
+      const after = hold?.serverRssMax || sampler.last?.rssBytes || null;
+      results.connections = {
+        requested: args.sockets,
+        connected: pool.connected,
+        failed: pool.connectFailed,
+        connectSeconds: Math.round(pool.connectSeconds * 10) / 10,
+        rssBeforeBytes: before?.rssBytes ?? null,
+        rssAfterBytes: after,
+        rssPerSocketBytes: before && after && pool.connected ? (after - before.rssBytes) / pool.connected : null,
+        pongs: (hold?.counters.pongs ?? 0) + (pool.phases.connect?.counters.pongs ?? 0),
+      };
+      finishCommon(results, pool, undefined, args);
+    } else {
+      // 1. Orchestrator: autocannon on the assignment route vs a bare fastify route.
+      if (args.assignSeconds > 0 && !abort.signal.aborted) {
+        log(`assignments: autocannon ${args.assignSeconds} s × ${args.assignConnections} connections on ${target} …`);
+        const reqs = await assignRequests(secret, idPrefix, args.seed);
+        const b = await cannon(target, reqs, args.assignSeconds, args.assignConnections, abort.signal);
+        let fastify: CannonResult | null = null;
+        if (!abort.signal.aborted) {
+          const fc = await startChild('fastify');
+          children.push(fc);
+          try {
+            log('assignments: same run against a bare fastify route …');
+            fastify = await cannon(fc.url, reqs, args.assignSeconds, args.assignConnections, abort.signal);
+          } finally {
+            await stopChild(fc);
+          }
+        }
+        results.assign = { perSec: b.perSec, p50: b.p50, p99: b.p99, non2xx: b.non2xx, errors: b.errors + b.timeouts, fastify, fastifyRatio: fastify && fastify.perSec > 0 ? Math.round((b.perSec / fastify.perSec) * 1000) / 1000 : null };
+      }
+
+      // 2. Beacon under the movement model, then closed-loop capacity.
+      const phases = [{ phase: 'steady' as const, seconds: args.durationS }, ...(args.capacityS > 0 ? [{ phase: 'capacity' as const, seconds: args.capacityS }] : [])];
+      log(`beacon: ${args.officers} officers + ${args.citizens} citizens over ${args.workers} worker(s)…`);
+      const pool = abort.signal.aborted ? undefined : await runPool({ ...base, run: 'beacon', mode: 'beacon', target, officers: args.officers, citizens: args.citizens, phases, sampler, heartbeatMs: 30_000 });
+
+      // 3. The same generator against a bare uWS echo server, same socket count.
+      let echoPool: PoolResult | undefined;
+      if (args.echo && !abort.signal.aborted) {
+        const echo = await startChild('echo');
+        children.push(echo);
+        try {
+          log(`echo baseline: ${sockets} sockets on bare uWS (${echo.url})…`);
+          const ePhases = [{ phase: 'steady' as const, seconds: args.echoDurationS }, ...(args.capacityS > 0 ? [{ phase: 'capacity' as const, seconds: args.capacityS }] : [])];
+          echoPool = await runPool({ ...base, run: 'echo', mode: 'echo', target: echo.url, officers: args.officers, citizens: args.citizens, phases: ePhases, sampler: new ServerSampler({ pid: echo.pid }), heartbeatMs: 0 });
+        } finally {
+          await stopChild(echo);
+        }
+      }
+      if (pool) finishCommon(results, pool, echoPool, args);
+    }
+  } catch (e) {
+    log(`\nload test failed: ${(e as Error).stack ?? e}`);
+    results.aborted = true;
+    results.config ??= { ...args, jwtSecret: undefined };
+    (results as Record<string, unknown>).failure = String((e as Error).message ?? e);
+  } finally {
+    for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
+  }
+
+  results.aborted ||= abort.signal.aborted;
+  results.finishedAt = new Date().toISOString();
+  results.timeline = timeline;
+  const full = fillDefaults(results);
+  const files = writeResults(args.out, full);
+  process.stdout.write(`\n${table(full)}\n\nwrote ${files.join(', ')}\n`);
+  return full.errors.total > 0 || (results as Record<string, unknown>).failure ? 1 : 0;
+}
+
+function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | undefined, args: LoadArgs): void {
+  const steady = pool.phases.steady;
+  const cap = pool.phases.capacity;
+  const conn = pool.phases.connect;
+  // Assignment and connect samples come from the connect phase and any reconnects later.
+  const assign = summarize(mergeHists([conn, steady, cap, pool.phases.hold], 'assign'));
+  const connect = summarize(mergeHists([conn, steady, cap, pool.phases.hold], 'connect'));
+  r.locToNearest = summarize(steady?.hists.loc ?? mergeHists([], 'loc'));
+  r.moveToRepush = summarize(steady?.hists.move ?? mergeHists([], 'move'));
+  r.assignWs = assign;
+  r.connect = connect;
+  if (steady) {
+    const s = steady.seconds;
+    const c = steady.counters;
+    r.throughput = {
+      citizenLocPerSec: perSec(c.locSent, s),
+      officerLocPerSec: perSec(c.officerLocSent, s),
+      answersPerSec: perSec(c.answers, s),
+      pushesPerSec: perSec(c.pushes, s),
+      nearPerSec: perSec(c.near, s),
+      framesInPerSec: perSec(c.framesIn, s),
+      framesOutPerSec: perSec(c.framesOut, s),
+    };
+  } else r.throughput = null;
+  const eSteady = echo?.phases.steady;
+  const eCap = echo?.phases.capacity;
+  r.echo = eSteady
+    ? {
+        rtt: summarize(eSteady.hists.loc),
+        answersPerSec: perSec(eSteady.counters.answers, eSteady.seconds),
+        framesInPerSec: perSec(eSteady.counters.framesIn, eSteady.seconds),
+        connect: summarize(mergeHists([echo?.phases.connect, eSteady], 'connect')),
+        errors: errorsOf([echo?.phases.connect, eSteady, eCap]).total,
+      }
+    : null;
+  const beaconCap = cap ? perSec(cap.counters.answers, cap.seconds) : 0;
+  const echoCap = eCap ? perSec(eCap.counters.answers, eCap.seconds) : null;
+  r.capacity = cap ? { beaconPerSec: beaconCap, echoPerSec: echoCap, offeredCapPerSec: Math.round((args.citizens * 1000) / CAPACITY_GAP_MS), locToNearest: summarize(cap.hists.loc), echoRtt: eCap ? summarize(eCap.hists.loc) : null } : null;
+  const ratio = (a: number, b: number | null | undefined): number | null => (b ? Math.round((a / b) * 1000) / 1000 : null);
+  r.echoRatioSteady = r.throughput && r.echo ? ratio(r.throughput.answersPerSec, r.echo.answersPerSec) : null;
+  r.echoRatio = cap && echoCap ? ratio(beaconCap, echoCap) : r.echoRatioSteady;
+  r.errors = errorsOf([conn, steady, cap, pool.phases.hold]);
+  const measured = steady ?? pool.phases.hold;
+  r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
+  const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
+  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9 };
+  r.histograms = histBins(steady);
+}
+
+function mergeHists(aggs: (PoolResult['phases'][keyof PoolResult['phases']] | undefined)[], name: 'assign' | 'connect' | 'loc' | 'move'): Histogram {
+  const out = newHistogram();
+  for (const a of aggs) if (a) out.add(a.hists[name]);
+  return out;
+}
+
+function fillDefaults(r: Partial<Results>): Results {
+  const empty = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+  return {
+    version: 1,
+    mode: r.mode ?? 'load',
+    startedAt: r.startedAt ?? new Date().toISOString(),
+    finishedAt: r.finishedAt ?? new Date().toISOString(),
+    aborted: r.aborted ?? false,
+    config: r.config ?? {},
+    locToNearest: r.locToNearest ?? empty,
+    moveToRepush: r.moveToRepush ?? empty,
+    assignWs: r.assignWs ?? empty,
+    connect: r.connect ?? empty,
+    throughput: r.throughput ?? null,
+    capacity: r.capacity ?? null,
+    echo: r.echo ?? null,
+    echoRatio: r.echoRatio ?? null,
+    echoRatioSteady: r.echoRatioSteady ?? null,
+    assign: r.assign ?? null,
+    errors: r.errors ?? errorsOf([]),
+    server: r.server ?? { cpuCoresAvg: null, rssMaxBytes: null },
+    generator: r.generator ?? { workers: 0, cpuCoresAvg: 0, eluMax: 0, saturated: false, capacitySaturated: false },
+    connections: r.connections,
+    timeline: r.timeline ?? [],
+    histograms: r.histograms ?? {},
+    ...((r as Record<string, unknown>).failure ? { failure: (r as Record<string, unknown>).failure } : {}),
+  } as Results;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`load test crashed: ${(err as Error)?.stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+// What the machine and the server processes cost: open-file limit, server CPU/RSS from /proc (a
+// child we started) or from Prometheus `/metrics` (a --target), the generator's own CPU.
+import { readFileSync } from 'node:fs';
+import { HTTP_PATHS } from '../src/protocol/index.js';
+
+/** Soft and hard RLIMIT_NOFILE of this process (Linux), or undefined elsewhere. */
+export function fdLimit(): { soft: number; hard: number } | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const m = line && /Max open files\s+(\S+)\s+(\S+)/.exec(line);
+    if (!m) return undefined;
+    const n = (s: string): number => (s === 'unlimited' ? Infinity : Number(s));
+    return { soft: n(m[1]), hard: n(m[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ServerSample {
+  /** CPU seconds consumed so far (user + system). */
+  cpuS: number;
+  rssBytes: number;
+}
+
+const CLK_TCK = 100; // Linux USER_HZ; /proc reports CPU in these ticks
+
+export function sampleProc(pid: number): ServerSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    return { cpuS, rssBytes: rss ? Number(rss[1]) * 1024 : NaN };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function sampleMetrics(baseUrl: string): Promise<ServerSample | undefined> {
+  try {
+    const url = baseUrl.endsWith(HTTP_PATHS.metrics) ? baseUrl : baseUrl.replace(/\/$/, '') + HTTP_PATHS.metrics;
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return undefined;
+    const text = await res.text();
+    const val = (name: string): number => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    const cpuS = val('process_cpu_seconds_total');
+    const rssBytes = val('process_resident_memory_bytes');
+    if (Number.isNaN(cpuS) && Number.isNaN(rssBytes)) return undefined;
+    return { cpuS, rssBytes };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples a server once a second: CPU as cores used over the last interval, RSS. */
+export class ServerSampler {
+  private prev?: { at: number; s: ServerSample };
+  last?: { cpuCores: number; rssBytes: number };
+
+  constructor(private readonly source: { pid: number } | { metricsUrl: string }) {}
+
+  async sample(): Promise<{ cpuCores: number; rssBytes: number } | undefined> {
+    const s = 'pid' in this.source ? sampleProc(this.source.pid) : await sampleMetrics(this.source.metricsUrl);
+    if (!s) return undefined;
+    const at = performance.now();
+    const cpuCores = this.prev ? (s.cpuS - this.prev.s.cpuS) / ((at - this.prev.at) / 1000) : NaN;
+    this.prev = { at, s };
+    this.last = { cpuCores, rssBytes: s.rssBytes };
+    return this.last;
+  }
+}
+
+/** CPU of this whole process (main thread + generator workers), as cores used since `since`. */
+export function generatorCpu(since: { cpu: NodeJS.CpuUsage; at: number }): number {
+  const d = process.cpuUsage(since.cpu);
+  return (d.user + d.system) / 1000 / (performance.now() - since.at);
+}

@@ -1,0 +1,102 @@
+// Socket tickets: the orchestrator signs one per assignment, the processor verifies it in the
+// websocket upgrade. HMAC-SHA256 over a compact JSON payload with a secret both sides share
+// (TICKET_SECRET; generated in-process in embedded mode). Short-lived, bound to one node,
+// one profile and one role, and single use (see TicketReplayGuard).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { PublicProfile, Role } from '../protocol/index.js';
+
+export interface TicketClaims {
+  /** Profile id (the device token's `sub`). */
+  sub: string;
+  /** Account id (the device token's `acct`); kept server-side, never sent to other devices. */
+  acct: string;
+  role: Role;
+  /** Node id the ticket is valid on. */
+  node: string;
+  zip: string;
+  profile: PublicProfile;
+  /** Expiry, ms since the epoch. */
+  exp: number;
+  /** Unique ticket id, for single use. */
+  jti: string;
+}
+
+export type TicketFailure = 'malformed' | 'bad_signature' | 'expired' | 'wrong_node' | 'reused';
+
+export type TicketCheck = { ok: true; claims: TicketClaims } | { ok: false; reason: TicketFailure };
+
+const MAX_TICKET_LENGTH = 2048;
+
+function sign(secret: Buffer, body: string): Buffer {
+  return createHmac('sha256', secret).update(body).digest();
+}
+
+export function newTicketId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+export function signTicket(secret: Buffer, claims: TicketClaims): string {
+  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${body}.${sign(secret, body).toString('base64url')}`;
+}
+
+function isClaims(v: unknown): v is TicketClaims {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return (
+    typeof c.sub === 'string' &&
+    typeof c.acct === 'string' &&
+    (c.role === 'officer' || c.role === 'citizen') &&
+    typeof c.node === 'string' &&
+    typeof c.zip === 'string' &&
+    typeof c.profile === 'object' &&
+    c.profile !== null &&
+    typeof c.exp === 'number' &&
+    typeof c.jti === 'string'
+  );
+}
+
+/** Verifies signature, expiry and node. Does not consume the ticket: see TicketReplayGuard. */
+export function verifyTicket(secret: Buffer, ticket: string, nodeId: string, now: number): TicketCheck {
+  if (typeof ticket !== 'string' || ticket.length === 0 || ticket.length > MAX_TICKET_LENGTH) return { ok: false, reason: 'malformed' };
+  const dot = ticket.indexOf('.');
+  if (dot <= 0 || dot !== ticket.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
+  const body = ticket.slice(0, dot);
+  const given = Buffer.from(ticket.slice(dot + 1), 'base64url');
+  const expected = sign(secret, body);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (!isClaims(claims)) return { ok: false, reason: 'malformed' };
+  if (claims.exp <= now) return { ok: false, reason: 'expired' };
+  if (claims.node !== nodeId) return { ok: false, reason: 'wrong_node' };
+  return { ok: true, claims };
+}
+
+/**
+ * Remembers used ticket ids until they expire, so a ticket opens at most one socket.
+ * Memory is bounded by the number of tickets issued within one ticket lifetime.
+ */
+export class TicketReplayGuard {
+  private readonly used = new Map<string, number>();
+
+  /** True the first time a ticket id is seen (and records it); false on reuse. */
+  consume(jti: string, exp: number, now: number): boolean {
+    if (this.used.has(jti)) return false;
+    this.used.set(jti, exp);
+    if (this.used.size % 1024 === 0) this.prune(now);
+    return true;
+  }
+
+  prune(now: number): void {
+    for (const [jti, exp] of this.used) if (exp <= now) this.used.delete(jti);
+  }
+
+  get size(): number {
+    return this.used.size;
+  }
+}

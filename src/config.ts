@@ -1,0 +1,108 @@
+// Configuration from environment variables, validated at start. One table defines every
+// setting: its default, its parser and its description (printed by `--help` and in the README).
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}\nRun with --help for the list of settings.`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+const int = (min: number, max: number): Parser<number> => (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer in [${min}, ${max}]`);
+  return n;
+};
+const str: Parser<string> = (raw) => raw;
+const optStr: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
+const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
+  if (raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error('must be a URL');
+  }
+  if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`);
+  return raw;
+};
+const bool: Parser<boolean> = (raw) => {
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['', '0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new Error('must be 1/0, true/false or yes/no');
+};
+const level: Parser<string> = (raw) => {
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) throw new Error('must be a pino level');
+  return raw;
+};
+
+interface Setting<T> {
+  default: string;
+  parse: Parser<T>;
+  help: string;
+}
+const s = <T>(def: string, parse: Parser<T>, help: string): Setting<T> => ({ default: def, parse, help });
+
+export const SETTINGS = {
+  HOST: s('127.0.0.1', str, 'interface both servers bind to (0.0.0.0 in containers)'),
+  PORT: s('8080', int(0, 65535), 'orchestrator HTTP port'),
+  PROCESSOR_PORT: s('8081', int(0, 65535), 'processor websocket port'),
+  PUBLIC_WS_URL: s('', url(['ws:', 'wss:']), 'websocket URL devices are told to open (default ws://HOST:PROCESSOR_PORT/ws)'),
+  NODE_ID: s('', optStr, 'processor node id (default: hostname-port)'),
+  JWT_SECRET: s('', optStr, 'HS256 secret for device tokens (embedded mode generates one in DATA_DIR when unset)'),
+  JWT_PUBLIC_KEY: s('', optStr, 'PEM public key (RS256/ES256) for device tokens from an identity provider'),
+  JWKS_URL: s('', url(['http:', 'https:']), 'JWKS endpoint of the identity provider for device tokens'),
+  JWT_ISSUER: s('', optStr, 'required `iss` of device tokens, when set'),
+  JWT_AUDIENCE: s('', optStr, 'required `aud` of device tokens, when set'),
+  TICKET_SECRET: s('', optStr, 'HMAC secret for socket tickets, shared by orchestrators and processors (required with REDIS_URL)'),
+  TICKET_TTL_MS: s('30000', int(1000, 600_000), 'lifetime of a socket ticket'),
+  DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections file'),
+  REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
+  REDIS_CLUSTER: s('0', bool, 'REDIS_URL is one node of a Redis Cluster (the others are discovered)'),
+  OFFICER_WINDOW_MS: s('900000', int(1000, 24 * 3600_000), 'officer availability window (default 15 minutes)'),
+  SEARCH_RADIUS_M: s('5000', int(0, 100_000), 'no officer farther than this is pushed as nearest'),
+  ALERT_RADIUS_M: s('250', int(0, 100_000), 'a citizen this close to an available officer gets `near`'),
+  REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires'),
+  REQUESTS_PER_MINUTE: s('6', int(1, 10_000), 'connection requests a citizen may make per minute'),
+  MSG_RATE_PER_S: s('20', int(1, 10_000), 'sustained frames per second per socket before `err: rate_limited`'),
+  MSG_BURST: s('60', int(1, 100_000), 'burst of frames per socket allowed above the rate'),
+  MAX_SOCKETS: s('100000', int(1, 10_000_000), 'sockets one processor accepts'),
+  MAX_BACKPRESSURE_BYTES: s('262144', int(1024, 64 * 1024 * 1024), 'a socket with more unsent bytes than this is closed'),
+  IDLE_TIMEOUT_S: s('120', int(8, 960), 'a socket that sends nothing for this long is closed (clients ping)'),
+  LOG_LEVEL: s('info', level, 'pino log level'),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Config = { [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+
+/** Reads and validates every setting; throws ConfigError listing all problems at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
+    const raw = env[name] ?? setting.default;
+    try {
+      out[name] = setting.parse(raw.trim());
+    } catch (e) {
+      problems.push(`${name}=${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw)}: ${(e as Error).message}`);
+    }
+  }
+  const cfg = out as Config;
+  if (problems.length === 0) {
+    if (cfg.ALERT_RADIUS_M > cfg.SEARCH_RADIUS_M) problems.push('ALERT_RADIUS_M must not exceed SEARCH_RADIUS_M');
+    if (cfg.REDIS_URL && !cfg.TICKET_SECRET) problems.push('TICKET_SECRET is required with REDIS_URL (every node must share it)');
+    if (cfg.REDIS_URL && !cfg.JWT_SECRET && !cfg.JWT_PUBLIC_KEY && !cfg.JWKS_URL) {
+      problems.push('with REDIS_URL set one of JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL is required');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return cfg;
+}
+
+/** The settings as a text table, for `--help`. */
+export function configHelp(): string {
+  const rows = Object.entries(SETTINGS).map(([name, st]) => `  ${name.padEnd(24)} ${(st.default || '-').padEnd(10)} ${st.help}`);
+  return [`  ${'VARIABLE'.padEnd(24)} ${'DEFAULT'.padEnd(10)} MEANING`, ...rows].join('\n');
+}

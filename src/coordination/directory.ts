@@ -1,0 +1,26 @@
+// Which processor nodes exist and which one owns a zip code's shard. Embedded mode has one node
+// that owns every zip; distributed mode reads the Redis registry (rendezvous hashing over live nodes).
+
+export interface NodeInfo {
+  id: string;
+  /** Public websocket URL devices open (the ticket is appended as `?ticket=`). */
+  url: string;
+}
+
+export interface ProcessorDirectory {
+  /** The live node that owns the zip's shard, or undefined when there is none. */
+  ownerOf(zip: string): NodeInfo | undefined;
+  /** Live nodes. */
+  nodes(): NodeInfo[];
+}
+
+/** One node owning everything: embedded mode. */
+export class SingleNodeDirectory implements ProcessorDirectory {
+  constructor(private readonly node: NodeInfo) {}
+  ownerOf(): NodeInfo {
+    return this.node;
+  }
+  nodes(): NodeInfo[] {
+    return [this.node];
+  }
+}

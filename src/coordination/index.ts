@@ -1,0 +1,5 @@
+export * from './messages.js';
+export * from './bus.js';
+export * from './directory.js';
+export * from './stream.js';
+export * from './stores.js';

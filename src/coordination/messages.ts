@@ -1,0 +1,52 @@
+// Messages between orchestrators and processors. In embedded mode they travel through an
+// in-process bus; in distributed mode through Redis pub/sub. Same shapes either way.
+import type { ConnMessage, PublicProfile, Role } from '../protocol/index.js';
+
+/** A busy socket: who is connected where (SPEC §1 step 1, "busy connection (socket url, profile id)"). */
+export interface SocketRecord {
+  node: string;
+  /** Public websocket URL of the node (without ticket). */
+  url: string;
+  role: Role;
+  profileId: string;
+  zip: string;
+  /** When the socket opened, ms since the epoch. */
+  at: number;
+}
+
+/** What a processor reports about itself, periodically and on change. */
+export interface NodeStats {
+  node: string;
+  url: string;
+  officers: number;
+  citizens: number;
+  /** Open sockets. */
+  busy: number;
+  /** Sockets it can still take before `MAX_SOCKETS`. */
+  free: number;
+  at: number;
+}
+
+/** Processor → orchestrators. */
+export type ToOrchestrator =
+  | { type: 'socket.open'; record: SocketRecord }
+  | { type: 'socket.close'; record: SocketRecord; reason: string }
+  | { type: 'conn.resp'; requestId: string; officerId: string; accept: boolean }
+  | { type: 'node.stats'; stats: NodeStats };
+
+/** Orchestrator → one processor (on its node channel). */
+export type ToProcessor =
+  | {
+      type: 'conn.req';
+      requestId: string;
+      officerId: string;
+      citizen: { id: string; profile: PublicProfile };
+      expiresAt: number;
+    }
+  /** Deliver `conn` to whichever of the two parties hold a socket on this node. */
+  | { type: 'conn.update'; conn: Omit<ConnMessage, 't'> };
+
+export type BusMessage = ToOrchestrator | ToProcessor;
+
+export const ORCHESTRATOR_CHANNEL = 'beacon:orch';
+export const nodeChannel = (nodeId: string): string => `beacon:node:${nodeId}`;

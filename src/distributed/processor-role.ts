@@ -1,0 +1,160 @@
+// The `processor` role of distributed mode (issue #5): one websocket node coordinated through
+// Redis. It announces itself in the registry (heartbeat + TTL: Redis is the failure detector),
+// talks to orchestrators over the Redis bus, and replicates officers with the other processors
+// (replication.ts) so its citizens get the exact nearest officer whatever node holds its socket.
+//
+// Redis outage: the node keeps serving the sockets it holds from what it knows (local officers);
+// when Redis is back the registry re-announces on its own, and this role re-announces the busy
+// records of its open sockets (they may be gone: a restarted Redis without AOF is empty).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Gauge } from 'prom-client';
+import { connectRedis, RedisBus, RedisDirectory, RedisProcessorRegistry, RedisSocketRecords } from '../adapters/redis/index.js';
+import type { Config } from '../config.js';
+import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
+import { createLogger, type Logger } from '../log.js';
+import { startProcessor, type Processor } from '../processor/index.js';
+import { OfficerReplicator, type ReplicatorStats } from './replication.js';
+
+export interface ProcessorRoleOptions {
+  logger?: Logger;
+  /** Registry timing (tests shorten it). */
+  registryTtlMs?: number;
+  heartbeatMs?: number;
+  /** Replication timing (replication.ts defaults). */
+  remoteTtlMs?: number;
+  refreshMs?: number;
+}
+
+export interface ProcessorRole {
+  readonly nodeId: string;
+  readonly processor: Processor;
+  readonly url: string;
+  replication(): ReplicatorStats;
+  /** Graceful: leaves the registry, `bye: drain` to every socket, tells the others its officers are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Re-announcements after Redis is back: at once (records written directly), and again later for
+ * orchestrators whose bus subscription came back after ours.
+ */
+const REANNOUNCE_DELAYS_MS = [0, 3000];
+
+export async function startProcessorRole(config: Config, opts: ProcessorRoleOptions = {}): Promise<ProcessorRole> {
+  if (!config.REDIS_URL) throw new Error('the processor role needs REDIS_URL');
+  if (!config.TICKET_SECRET) throw new Error('the processor role needs TICKET_SECRET');
+  const nodeId = config.NODE_ID ?? `${hostname()}-${config.PROCESSOR_PORT || randomBytes(3).toString('hex')}`;
+  const logger = (opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon')).child({ role: 'processor' });
+  const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: `beacon-proc-${nodeId}`, logger });
+  const cleanup: (() => Promise<unknown>)[] = [() => conn.close()];
+  const undo = async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+  };
+  try {
+    const bus = new RedisBus(conn, { logger });
+    cleanup.push(() => bus.close());
+    const records = new RedisSocketRecords(conn);
+    // Records a previous incarnation with this id left behind are not ours: clear them before
+    // taking sockets. Waits for Redis a while; a node started during an outage still starts.
+    await conn.ready(10_000).then(
+      () => records.clearNode(nodeId),
+      () => logger.warn('Redis not reachable at start; serving anyway, will announce when it is back'),
+    );
+
+    const processor = await startProcessor({ config, nodeId, ticketSecret: Buffer.from(config.TICKET_SECRET, 'utf8'), bus, logger });
+    cleanup.push(() => processor.close());
+    const replicator = new OfficerReplicator({
+      conn,
+      sub: conn.duplicate(`beacon-cells-${nodeId}`),
+      seam: processor.replica,
+      nodeId,
+      searchRadiusM: config.SEARCH_RADIUS_M,
+      remoteTtlMs: opts.remoteTtlMs,
+      refreshMs: opts.refreshMs,
+      logger,
+    });
+    replicator.start();
+    cleanup.push(() => replicator.close());
+    // Replication figures on the processor's /metrics (read at scrape time, no hot-path cost).
+    new Gauge({
+      name: 'beacon_processor_replication',
+      help: 'cross-node officer replication: published/received/malformed messages, snapshots read, remote officers held, cells listened to, remote entries expired',
+      labelNames: ['what'],
+      registers: [processor.registry],
+      collect() {
+        for (const [k, v] of Object.entries(replicator.stats)) this.set({ what: k }, v);
+      },
+    });
+    const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
+    registry.start();
+    cleanup.push(() => registry.leave());
+    // Ownership is computed by orchestrators; the directory here only tells the operator (logs).
+    const directory = new RedisDirectory(conn, { logger });
+    directory.start();
+    cleanup.push(async () => directory.stop());
+
+    // After an outage: busy records of the sockets held here, written directly (idempotent SETs)
+    // and announced on the bus, twice, in case an orchestrator re-subscribed late.
+    const timers = new Set<NodeJS.Timeout>();
+    const reannounce = () => {
+      const socks = processor.replica.sockets();
+      for (const r of socks) {
+        records.put(r).catch(() => {});
+        bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record: r });
+      }
+      logger.info({ sockets: socks.length }, 're-announced open sockets after Redis came back');
+    };
+    let wasLost = false;
+    const offReady = conn.onReadyChange((ready) => {
+      if (!ready) {
+        wasLost = true;
+        return;
+      }
+      if (!wasLost) return;
+      wasLost = false;
+      for (const ms of REANNOUNCE_DELAYS_MS) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          reannounce();
+        }, ms);
+        t.unref();
+        timers.add(t);
+      }
+    });
+    cleanup.push(async () => {
+      offReady();
+      for (const t of timers) clearTimeout(t);
+    });
+    logger.info({ node: nodeId, url: processor.url }, 'processor role ready');
+
+    let closing: Promise<void> | undefined;
+    return {
+      nodeId,
+      processor,
+      url: processor.url,
+      replication: () => ({ ...replicator.stats }),
+      close() {
+        closing ??= (async () => {
+          offReady();
+          for (const t of timers) clearTimeout(t);
+          // Out of the registry first: orchestrators stop assigning here within a refresh.
+          await registry.leave();
+          await processor.drain();
+          await new Promise((r) => setImmediate(r));
+          await replicator.close();
+          directory.stop();
+          // Let socket.close messages and the last replication batch leave.
+          await new Promise((r) => setTimeout(r, 50));
+          await bus.close();
+          await conn.close();
+          logger.info('processor role stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}

@@ -1,0 +1,455 @@
+// Cross-node exact nearest (issue #5): every processor publishes its local available officers by
+// POSITION cell (cells.ts) and listens to the cells its citizens' search circles touch, feeding
+// what it hears into its live index as remote officers (Processor.replica). Officers within the
+// search radius of a citizen are always in a touched cell, so the local nearest is exact.
+//
+// * Publishing: local changes are batched and flushed every `flushMs` (one message per cell per
+//   flush, chunked), with a per-cell snapshot HASH in Redis written alongside (HSET/HDEL), read by a
+//   node when it starts listening to a cell. Every `refreshMs` all local officers are republished
+//   (and their snapshot entries re-stamped): the heartbeat of remote entries.
+// * Expiry: a remote entry not refreshed within `remoteTtlMs` is removed, so the officers of a node
+//   killed with -9 vanish within seconds; snapshot entries older than that are ignored.
+// * Ordering: each batch carries the sender's version (µs wall clock, strictly increasing per
+//   node); older data never overwrites newer (snapshot read racing a live message, or cluster
+//   channels on different shards). A removal only applies to the entry the sender itself put in
+//   that cell, so an officer that moved to another node or cell is not removed by a stale message.
+// * Redis outage: publishing is skipped (nothing queues), remote entries expire, local sockets
+//   keep being served from local officers; when Redis is back the next refresh republishes and
+//   every listened cell's snapshot is read again.
+import type { RedisConnection } from '../adapters/redis/index.js';
+import type { Logger } from '../log.js';
+import type { ReplicaSeam } from '../processor/api.js';
+import type { PublicProfile } from '../protocol/index.js';
+import { CellGrid, sameBox, type CellBox } from './cells.js';
+import {
+  cellChannel,
+  cellSnapshotKey,
+  parseBatch,
+  parseSnapshotEntry,
+  snapshotField,
+  snapshotValue,
+  UPSERTS_PER_MESSAGE,
+  type CellBatch,
+  type Upsert,
+} from './wire.js';
+
+export interface ReplicatorOptions {
+  /** Commands and publishing. */
+  conn: RedisConnection;
+  /** Dedicated subscriber connection (owned by the replicator, closed with it). */
+  sub: RedisConnection;
+  seam: ReplicaSeam;
+  nodeId: string;
+  searchRadiusM: number;
+  prefix?: string;
+  /** Batching period of local changes (default 25 ms). */
+  flushMs?: number;
+  /** Republish period of every local officer (default 2,000 ms). */
+  refreshMs?: number;
+  /** A remote officer not refreshed for this long is removed (default 5,000 ms). */
+  remoteTtlMs?: number;
+  /** A cell no local citizen needs any more is still listened to this long (default 10,000 ms). */
+  lingerMs?: number;
+  logger?: Logger;
+}
+
+export interface ReplicatorStats {
+  published: number;
+  publishFailed: number;
+  received: number;
+  malformed: number;
+  snapshotsRead: number;
+  remoteOfficers: number;
+  cells: number;
+  expired: number;
+}
+
+interface Published {
+  cell: string;
+  lat: number;
+  lng: number;
+  profile: PublicProfile;
+}
+
+interface RemoteEntry {
+  node: string;
+  cell: string;
+  v: number;
+  /** Monotonic ms of the last refresh (or the snapshot entry's age). */
+  seen: number;
+}
+
+interface CellSub {
+  cell: string;
+  channel: string;
+  listener: (raw: string) => void;
+  inflight: boolean;
+  /** Read the snapshot once the subscription is confirmed (new, or after a reconnect). */
+  needSnapshot: boolean;
+  /** Monotonic ms since no local citizen needs it; null while needed. */
+  idleSince: number | null;
+}
+
+const MAINTAIN_MS = 250;
+const HSET_PAIRS_PER_COMMAND = 500;
+const noop = () => {};
+
+export class OfficerReplicator {
+  readonly grid: CellGrid;
+  readonly stats: ReplicatorStats = { published: 0, publishFailed: 0, received: 0, malformed: 0, snapshotsRead: 0, remoteOfficers: 0, cells: 0, expired: 0 };
+  private readonly o: Required<Omit<ReplicatorOptions, 'logger'>> & { logger?: Logger };
+  private readonly published = new Map<string, Published>();
+  private pending = new Map<string, { pos: { lat: number; lng: number } | null; profile: PublicProfile }>();
+  private readonly citizens = new Map<string, { box: CellBox; cells: string[] }>();
+  private readonly refs = new Map<string, number>();
+  private readonly subs = new Map<string, CellSub>();
+  private readonly remote = new Map<string, RemoteEntry>();
+  private readonly byCell = new Map<string, Set<string>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly offs: (() => void)[] = [];
+  private lastVersion = 0;
+  private closed = false;
+
+  constructor(opts: ReplicatorOptions) {
+    // `undefined` options mean "default" (a plain spread would let them override the defaults).
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReplicatorOptions;
+    this.o = { prefix: 'beacon', flushMs: 25, refreshMs: 2000, remoteTtlMs: 5000, lingerMs: 10_000, ...given };
+    this.grid = new CellGrid(opts.searchRadiusM);
+  }
+
+  start(): void {
+    const { seam, conn, sub } = this.o;
+    conn.start();
+    sub.start();
+    this.offs.push(
+      seam.observe({
+        officer: (id, pos, profile) => this.onLocalOfficer(id, pos, profile),
+        citizen: (id, pos) => this.onCitizen(id, pos),
+      }),
+    );
+    this.offs.push(
+      conn.onReadyChange((ready) => {
+        if (ready) this.refresh();
+      }),
+      sub.onReadyChange((ready) => {
+        if (ready) for (const s of this.subs.values()) s.needSnapshot = true;
+      }),
+    );
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (e) {
+          this.o.logger?.error({ err: e }, 'replication timer failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.o.flushMs, () => this.flush());
+    every(this.o.refreshMs, () => this.refresh());
+    every(MAINTAIN_MS, () => this.maintain());
+  }
+
+  /** Publishes pending changes now, then removes this node's officers from the replica (graceful stop). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    // Tell the others at once rather than letting the entries expire.
+    const batches = new Map<string, { u: Upsert[]; r: string[] }>();
+    for (const [id, p] of this.published) batchOf(batches, p.cell).r.push(id);
+    this.published.clear();
+    this.send(batches);
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const off of this.offs) off();
+    this.subs.clear();
+    await this.o.sub.close();
+  }
+
+  /** Ids of the remote officers currently replicated here (tests, metrics). */
+  remoteIds(): string[] {
+    return [...this.remote.keys()];
+  }
+
+  // ---- publishing ----------------------------------------------------------------------------
+
+  private onLocalOfficer(id: string, pos: { lat: number; lng: number } | null, profile: PublicProfile): void {
+    // The live index entry of `id` is now the local officer's: forget any remote replica of it
+    // (without touching the index), so its expiry can never remove the local officer.
+    const e = this.remote.get(id);
+    if (e) this.forget(id, e);
+    this.pending.set(id, { pos, profile });
+  }
+
+  /** Sends the batched local changes. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    const batches = new Map<string, { u: Upsert[]; r: string[] }>();
+    for (const [id, ch] of pending) {
+      const prev = this.published.get(id);
+      if (ch.pos === null) {
+        if (prev) {
+          batchOf(batches, prev.cell).r.push(id);
+          this.published.delete(id);
+        }
+        continue;
+      }
+      const { lat, lng } = ch.pos;
+      const cell = this.grid.cellOf(lat, lng);
+      if (prev && prev.cell === cell && prev.lat === lat && prev.lng === lng && prev.profile === ch.profile) continue;
+      if (prev && prev.cell !== cell) batchOf(batches, prev.cell).r.push(id);
+      this.published.set(id, { cell, lat, lng, profile: ch.profile });
+      batchOf(batches, cell).u.push([id, lat, lng, ch.profile]);
+    }
+    this.send(batches);
+  }
+
+  /** Republishes every local officer: keeps remote entries alive and re-fills snapshots after a Redis restart. */
+  refresh(): void {
+    if (this.closed || this.published.size === 0) return;
+    const batches = new Map<string, { u: Upsert[]; r: string[] }>();
+    for (const [id, p] of this.published) batchOf(batches, p.cell).u.push([id, p.lat, p.lng, p.profile]);
+    this.send(batches);
+  }
+
+  private nextVersion(): number {
+    this.lastVersion = Math.max(Date.now() * 1000, this.lastVersion + 1);
+    return this.lastVersion;
+  }
+
+  private send(batches: Map<string, { u: Upsert[]; r: string[] }>): void {
+    const { conn, nodeId, prefix, remoteTtlMs } = this.o;
+    if (batches.size === 0) return;
+    if (!conn.isReady) {
+      this.stats.publishFailed += batches.size;
+      return;
+    }
+    const v = this.nextVersion();
+    const fail = () => this.stats.publishFailed++;
+    for (const [cell, b] of batches) {
+      const key = cellSnapshotKey(prefix, this.grid.tag, cell);
+      // Snapshot first, then the message: a node that reads the snapshot after hearing the
+      // message sees the same or newer data (and versions settle any reordering on a cluster).
+      for (let k = 0; k < b.u.length; k += HSET_PAIRS_PER_COMMAND) {
+        const args = ['HSET', key];
+        for (const u of b.u.slice(k, k + HSET_PAIRS_PER_COMMAND)) args.push(snapshotField(nodeId, u[0]), snapshotValue(u[1], u[2], u[3], v));
+        conn.send(args, key).catch(fail);
+      }
+      if (b.r.length > 0) conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key).catch(fail);
+      // A cell whose every publisher died disappears by itself.
+      conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key).catch(noop);
+      const channel = cellChannel(prefix, this.grid.tag, cell);
+      const chunks = Math.max(1, Math.ceil(b.u.length / UPSERTS_PER_MESSAGE));
+      for (let k = 0; k < chunks; k++) {
+        const msg: CellBatch = { n: nodeId, v, u: b.u.slice(k * UPSERTS_PER_MESSAGE, (k + 1) * UPSERTS_PER_MESSAGE), r: k === 0 ? b.r : [] };
+        conn.publish(channel, JSON.stringify(msg)).then(() => this.stats.published++, fail);
+      }
+    }
+  }
+
+  // ---- listening -----------------------------------------------------------------------------
+
+  private onCitizen(id: string, pos: { lat: number; lng: number } | null): void {
+    const prev = this.citizens.get(id);
+    if (pos === null) {
+      if (!prev) return;
+      this.citizens.delete(id);
+      for (const c of prev.cells) this.release(c);
+      return;
+    }
+    const box = this.grid.boxOf(pos.lat, pos.lng, this.o.searchRadiusM);
+    if (sameBox(prev?.box, box)) return;
+    const cells = this.grid.cellsOf(box);
+    this.citizens.set(id, { box, cells });
+    for (const c of cells) this.acquire(c);
+    if (prev) for (const c of prev.cells) this.release(c);
+  }
+
+  private acquire(cell: string): void {
+    this.refs.set(cell, (this.refs.get(cell) ?? 0) + 1);
+    const s = this.subs.get(cell);
+    if (s) {
+      s.idleSince = null;
+      return;
+    }
+    const sub: CellSub = {
+      cell,
+      channel: cellChannel(this.o.prefix, this.grid.tag, cell),
+      listener: (raw) => this.onMessage(cell, raw),
+      inflight: false,
+      needSnapshot: true,
+      idleSince: null,
+    };
+    this.subs.set(cell, sub);
+    this.stats.cells = this.subs.size;
+    this.subscribe(sub);
+  }
+
+  private release(cell: string): void {
+    const n = (this.refs.get(cell) ?? 0) - 1;
+    if (n > 0) {
+      this.refs.set(cell, n);
+      return;
+    }
+    this.refs.delete(cell);
+    const s = this.subs.get(cell);
+    if (s) s.idleSince = performance.now();
+  }
+
+  private subscribe(s: CellSub): void {
+    if (s.inflight || this.closed) return;
+    s.inflight = true;
+    this.o.sub.subscribe(s.channel, s.listener).then(
+      () => {
+        s.inflight = false;
+        if (this.subs.get(s.cell) === s) void this.readSnapshot(s);
+      },
+      () => {
+        s.inflight = false; // offline: maintain() retries
+      },
+    );
+  }
+
+  private async readSnapshot(s: CellSub): Promise<void> {
+    s.needSnapshot = false;
+    const key = cellSnapshotKey(this.o.prefix, this.grid.tag, s.cell);
+    let raw: unknown;
+    try {
+      raw = await this.o.conn.send(['HGETALL', key], key, true);
+    } catch {
+      s.needSnapshot = true; // retried by maintain()
+      return;
+    }
+    if (this.subs.get(s.cell) !== s) return;
+    this.stats.snapshotsRead++;
+    const pairs = flatPairs(raw);
+    const nowWall = Date.now();
+    const mono = performance.now();
+    const stale: string[] = [];
+    for (const [field, value] of pairs) {
+      const e = parseSnapshotEntry(field, value);
+      if (!e) {
+        this.stats.malformed++;
+        continue;
+      }
+      const age = nowWall - e.version / 1000;
+      if (age > this.o.remoteTtlMs) {
+        if (age > this.o.remoteTtlMs * 3) stale.push(field);
+        continue;
+      }
+      this.applyUpsert(s.cell, e.node, e.version, e.upsert, mono - Math.max(0, age));
+    }
+    // Entries of nodes that died long ago: best-effort cleanup by whoever reads them.
+    if (stale.length > 0) this.o.conn.send(['HDEL', key, ...stale], key).catch(noop);
+  }
+
+  private onMessage(cell: string, raw: string): void {
+    this.stats.received++;
+    const b = parseBatch(raw);
+    if (!b) {
+      this.stats.malformed++;
+      return;
+    }
+    if (b.n === this.o.nodeId) return;
+    const mono = performance.now();
+    for (const id of b.r) this.applyRemove(cell, b.n, b.v, id);
+    for (const u of b.u) this.applyUpsert(cell, b.n, b.v, u, mono);
+  }
+
+  private applyUpsert(cell: string, node: string, v: number, u: Upsert, seen: number): void {
+    const id = u[0];
+    if (node === this.o.nodeId || this.o.seam.isLocalOfficer(id) || !this.subs.has(cell)) return;
+    const e = this.remote.get(id);
+    if (e) {
+      if (v < e.v) return;
+      if (e.cell !== cell) this.byCell.get(e.cell)?.delete(id);
+      e.node = node;
+      e.cell = cell;
+      e.v = v;
+      e.seen = Math.max(e.seen, seen);
+    } else {
+      this.remote.set(id, { node, cell, v, seen });
+      this.stats.remoteOfficers = this.remote.size;
+    }
+    let set = this.byCell.get(cell);
+    if (!set) this.byCell.set(cell, (set = new Set()));
+    set.add(id);
+    this.o.seam.applyRemoteOfficer(id, { lat: u[1], lng: u[2] }, u[3]);
+  }
+
+  private applyRemove(cell: string, node: string, v: number, id: string): void {
+    const e = this.remote.get(id);
+    if (!e || e.node !== node || e.cell !== cell || v < e.v) return;
+    this.drop(id, e);
+  }
+
+  /** Removes a remote officer from the replica and the index. */
+  private drop(id: string, e: RemoteEntry): void {
+    this.forget(id, e);
+    this.o.seam.applyRemoteOfficer(id, null, {});
+  }
+
+  /** Removes a remote officer from the replica only. */
+  private forget(id: string, e: RemoteEntry): void {
+    this.remote.delete(id);
+    this.stats.remoteOfficers = this.remote.size;
+    const set = this.byCell.get(e.cell);
+    set?.delete(id);
+    if (set?.size === 0) this.byCell.delete(e.cell);
+  }
+
+  /** Expiry, idle cells, failed subscriptions and snapshot re-reads. */
+  private maintain(): void {
+    if (this.closed) return;
+    const mono = performance.now();
+    const deadline = mono - this.o.remoteTtlMs;
+    for (const [id, e] of this.remote) {
+      if (e.seen < deadline) {
+        this.drop(id, e);
+        this.stats.expired++;
+      }
+    }
+    for (const s of [...this.subs.values()]) {
+      if (s.idleSince !== null && mono - s.idleSince > this.o.lingerMs) {
+        this.subs.delete(s.cell);
+        this.o.sub.unsubscribe(s.channel, s.listener).catch(noop);
+        // Nobody here listens to this cell any more: what we know of it would go stale unseen.
+        for (const id of [...(this.byCell.get(s.cell) ?? [])]) {
+          const e = this.remote.get(id);
+          if (e) this.drop(id, e);
+        }
+        continue;
+      }
+      if (!this.o.sub.isReady) continue;
+      if (!s.inflight && !this.o.sub.isSubscribed(s.channel, s.listener)) {
+        s.needSnapshot = true;
+        this.subscribe(s);
+      } else if (s.needSnapshot && !s.inflight) {
+        void this.readSnapshot(s);
+      }
+    }
+    this.stats.cells = this.subs.size;
+  }
+}
+
+function batchOf(batches: Map<string, { u: Upsert[]; r: string[] }>, cell: string): { u: Upsert[]; r: string[] } {
+  let b = batches.get(cell);
+  if (!b) batches.set(cell, (b = { u: [], r: [] }));
+  return b;
+}
+
+/** HGETALL reply as [field, value] pairs, whichever shape the client returned (flat array, object, Map). */
+function flatPairs(raw: unknown): [string, string][] {
+  const out: [string, string][] = [];
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) out.push([String(raw[i]), String(raw[i + 1])]);
+  } else if (raw instanceof Map) {
+    for (const [k, v] of raw) out.push([String(k), String(v)]);
+  } else if (raw && typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) out.push([k, String(v)]);
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+// Embedded mode (SPEC §4): the orchestrator and one processor in one process, wired through an
+// in-memory bus, with no Redis and no other service. Device-token key from the environment or
+// generated into DATA_DIR; socket tickets signed with a per-process secret unless TICKET_SECRET is
+// set; established connections appended to DATA_DIR/established.ndjson.
+//
+// This is the one place that imports both services (STYLE: "neither service imports the other").
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { MemoryBus, SingleNodeDirectory } from './coordination/index.js';
+import { createLogger, type Logger } from './log.js';
+import {
+  createOrchestrator,
+  FileConnectionStream,
+  resolveDeviceKeys,
+  STREAM_FILE_NAME,
+  type DeviceKeys,
+  type Orchestrator,
+} from './orchestrator/index.js';
+import { startProcessor, type Processor } from './processor/index.js';
+
+export const EMBEDDED_NODE_ID = 'local';
+
+export interface EmbeddedOptions {
+  logger?: Logger;
+  /** Clock, ms since the epoch (tests). */
+  now?: () => number;
+}
+
+export interface Embedded {
+  /** Base URL of the orchestrator, e.g. http://127.0.0.1:8080. */
+  orchestratorUrl: string;
+  processor: Processor;
+  orchestrator: Orchestrator;
+  app: Orchestrator['app'];
+  deviceKeys: DeviceKeys;
+  /** Path of the established-connections file. */
+  streamFile: string;
+  /**
+   * Graceful stop: no new assignments (/readyz 503), `bye: drain` to every socket, decisions in
+   * flight finished, stream flushed and closed.
+   */
+  close(): Promise<void>;
+}
+
+export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}): Promise<Embedded> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon');
+  const nodeId = config.NODE_ID ?? EMBEDDED_NODE_ID;
+  const deviceKeys = await resolveDeviceKeys(config, { generate: true });
+  // Only this process signs and verifies tickets, so a fresh secret per start is enough.
+  const ticketSecret = config.TICKET_SECRET ? Buffer.from(config.TICKET_SECRET, 'utf8') : randomBytes(32);
+  const bus = new MemoryBus();
+  const cleanup: (() => Promise<unknown>)[] = [() => bus.close()];
+  const undo = async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+  };
+
+  try {
+    const streamFile = join(config.DATA_DIR, STREAM_FILE_NAME);
+    const stream = await FileConnectionStream.open(streamFile);
+    cleanup.push(() => stream.close());
+    const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, now: opts.now });
+    cleanup.push(() => processor.close());
+    const orchestrator = await createOrchestrator({
+      config,
+      bus,
+      directory: new SingleNodeDirectory({ id: nodeId, url: processor.url }),
+      deviceKeys,
+      ticketSecret,
+      stream,
+      logger,
+      extraRegistries: [processor.registry],
+      mapSource: processor,
+      now: opts.now,
+    });
+    cleanup.push(() => orchestrator.close());
+    const orchestratorUrl = await orchestrator.listen(config.HOST, config.PORT);
+    logger.info({ orchestrator: orchestratorUrl, processor: processor.url, keys: deviceKeys.source, stream: streamFile }, 'beacon embedded mode ready');
+
+    let closing: Promise<void> | undefined;
+    return {
+      orchestratorUrl,
+      processor,
+      orchestrator,
+      app: orchestrator.app,
+      deviceKeys,
+      streamFile,
+      close() {
+        closing ??= (async () => {
+          orchestrator.setDraining();
+          await processor.drain();
+          // Closing sockets publish socket.close; let the bus deliver them before unsubscribing.
+          await new Promise((r) => setImmediate(r));
+          await orchestrator.close();
+          await stream.close();
+          await bus.close();
+          logger.info('beacon stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}

@@ -1,0 +1,41 @@
+// What the orchestrator takes from the bus (ORCHESTRATOR_CHANNEL): processors report sockets
+// opening and closing (the busy-socket records), their free/busy counts, and officers' answers to
+// connection requests. Handlers never throw into the bus; store failures are logged.
+import { ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type SocketRecordStore } from '../coordination/index.js';
+import type { Logger } from '../log.js';
+import type { ConnectionService } from './connections.js';
+import type { OrchestratorMetrics } from './metrics.js';
+
+export interface BusListenerOptions {
+  bus: Bus;
+  records: SocketRecordStore;
+  connections: ConnectionService;
+  metrics: OrchestratorMetrics;
+  logger: Logger;
+}
+
+/** Subscribes; returns the unsubscribe function. */
+export function listenToProcessors(o: BusListenerOptions): () => void {
+  const fail = (what: string) => (e: unknown) => o.logger.error({ err: e }, `${what} failed`);
+  return o.bus.subscribe(ORCHESTRATOR_CHANNEL, (msg: BusMessage) => {
+    switch (msg.type) {
+      case 'socket.open':
+        o.metrics.socketEvents.inc({ type: 'open' });
+        o.records.put(msg.record).catch(fail('recording an open socket'));
+        return;
+      case 'socket.close':
+        o.metrics.socketEvents.inc({ type: 'close' });
+        // Removes only this socket's record: a replacement that opened meanwhile keeps its own.
+        o.records.remove(msg.record).catch(fail('removing a closed socket'));
+        return;
+      case 'node.stats':
+        o.records.putStats(msg.stats).catch(fail('storing node stats'));
+        return;
+      case 'conn.resp':
+        o.connections.onResponse(msg.requestId, msg.officerId, msg.accept);
+        return;
+      default:
+        return; // processor-bound messages are not for us
+    }
+  });
+}

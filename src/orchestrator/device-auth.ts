@@ -1,0 +1,162 @@
+// Device tokens (SPEC §2 "HTTP"): `Authorization: Bearer <JWT>` with `sub` (profile id), `acct`
+// (account id) and `role`. Optional `name`, `badge`, `precinct` claims become the public profile
+// other devices see. Every failure is an HttpError: 401 unauthorized / token_expired, 403 wrong_role.
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import type { PublicProfile, Role } from '../protocol/index.js';
+import type { DeviceKeys } from './device-keys.js';
+import { HttpError } from './errors.js';
+
+export interface DeviceIdentity {
+  sub: string;
+  acct: string;
+  role: Role;
+  profile: PublicProfile;
+}
+
+export interface DeviceAuthOptions {
+  keys: DeviceKeys;
+  issuer?: string;
+  audience?: string;
+  /** Clock, ms since the epoch. */
+  now?: () => number;
+  /** Verified tokens remembered (default 10,000; 0 disables). */
+  cacheSize?: number;
+}
+
+/** Longer tokens are refused before any parsing (a JWT from a real provider is well below). */
+const MAX_TOKEN_LENGTH = 8192;
+const MAX_ID_LENGTH = 128;
+/** Profile strings are cut to this: they are shown on a phone, not stored. */
+const MAX_PROFILE_LENGTH = 64;
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
+
+/**
+ * A device re-asks for a socket with the same token (reconnects, replaced sockets), so verified
+ * tokens are remembered until their `exp`: a signature check costs far more than the rest of an
+ * assignment. Keyed by the whole token string, so a modified token is never a hit; bounded,
+ * oldest first out.
+ */
+class VerifiedCache {
+  private readonly entries = new Map<string, { id: DeviceIdentity; expMs: number }>();
+  constructor(private readonly max: number) {}
+
+  get(token: string, now: number): DeviceIdentity | undefined {
+    const e = this.entries.get(token);
+    if (!e) return undefined;
+    if (e.expMs <= now) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return e.id;
+  }
+
+  set(token: string, id: DeviceIdentity, expMs: number): void {
+    if (this.max <= 0) return;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, { id, expMs });
+  }
+}
+
+export class DeviceAuth {
+  private readonly cache: VerifiedCache;
+  /**
+   * Verifications running now, by token: a device (or a burst of devices sharing a token) asking
+   * again before the first check finished waits for that check instead of starting another.
+   */
+  private readonly inFlight = new Map<string, Promise<{ id: DeviceIdentity; expMs: number }>>();
+
+  constructor(private readonly options: DeviceAuthOptions) {
+    this.cache = new VerifiedCache(options.cacheSize ?? 10_000);
+  }
+
+  /** The identity behind an Authorization header, or an HttpError. */
+  async verify(authorization: string | undefined): Promise<DeviceIdentity> {
+    const token = tokenOf(authorization);
+    const { now } = this.options;
+    const nowMs = now ? now() : Date.now();
+    const hit = this.cache.get(token, nowMs);
+    if (hit) return hit;
+    let pending = this.inFlight.get(token);
+    if (!pending) {
+      pending = this.check(token, nowMs).finally(() => this.inFlight.delete(token));
+      this.inFlight.set(token, pending);
+    }
+    const r = await pending;
+    // A check that started earlier may have ended before a caller's clock reading: same rule as the cache.
+    if (r.expMs <= nowMs) throw new HttpError('token_expired');
+    return r.id;
+  }
+
+  /**
+   * The identity when the token was verified before (no await, no promise: the common case of an
+   * assignment), undefined when it must go through verify(); HttpError for a malformed header or
+   * the wrong role, exactly as require() would.
+   */
+  cached(authorization: string | undefined, role?: Role): DeviceIdentity | undefined {
+    const token = tokenOf(authorization);
+    const { now } = this.options;
+    const id = this.cache.get(token, now ? now() : Date.now());
+    if (id && role && id.role !== role) throw new HttpError('wrong_role', `this endpoint is for the \`${role}\` role`);
+    return id;
+  }
+
+  private async check(token: string, nowMs: number): Promise<{ id: DeviceIdentity; expMs: number }> {
+    const { keys, issuer, audience } = this.options;
+    let payload: JWTPayload;
+    try {
+      const r = await jwtVerify(token, keys.key as Uint8Array, {
+        algorithms: keys.algorithms,
+        issuer,
+        audience,
+        currentDate: new Date(nowMs),
+        // A token must say when it ends: a leaked one must not work forever.
+        requiredClaims: ['exp', 'sub'],
+      });
+      payload = r.payload;
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw new HttpError('token_expired');
+      // Bad signature, `alg: none` or another algorithm, malformed, wrong iss/aud, unknown kid:
+      // the client learns only that the token is not acceptable.
+      throw new HttpError('unauthorized', 'the bearer token is not valid');
+    }
+    const id = identityOf(payload);
+    // jose checked `exp` with its default clock tolerance of 0, so this is the moment it ends.
+    const expMs = (payload.exp as number) * 1000;
+    this.cache.set(token, id, expMs);
+    return { id, expMs };
+  }
+
+  /** verify() plus the role the endpoint is for. */
+  async require(authorization: string | undefined, role?: Role): Promise<DeviceIdentity> {
+    const id = await this.verify(authorization);
+    if (role && id.role !== role) throw new HttpError('wrong_role', `this endpoint is for the \`${role}\` role`);
+    return id;
+  }
+}
+
+/** The bearer token of an Authorization header, or an HttpError. */
+function tokenOf(authorization: string | undefined): string {
+  if (typeof authorization !== 'string') throw new HttpError('unauthorized', 'missing `Authorization: Bearer <token>` header');
+  const m = /^Bearer +([A-Za-z0-9_\-.]+)$/i.exec(authorization.trim());
+  if (!m || m[1].length > MAX_TOKEN_LENGTH) throw new HttpError('unauthorized', 'the Authorization header must be `Bearer <token>`');
+  return m[1];
+}
+
+function identityOf(p: JWTPayload): DeviceIdentity {
+  if (!isId(p.sub)) throw new HttpError('unauthorized', 'the token `sub` must be a profile id');
+  if (!isId(p.acct)) throw new HttpError('unauthorized', 'the token `acct` must be an account id');
+  if (p.role !== 'officer' && p.role !== 'citizen') throw new HttpError('unauthorized', 'the token `role` must be `officer` or `citizen`');
+  const profile: PublicProfile = {};
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v.slice(0, MAX_PROFILE_LENGTH) : undefined);
+  const name = str(p.name);
+  if (name) profile.name = name;
+  // Badge and precinct are an officer's; a citizen token carrying them does not get to show them.
+  if (p.role === 'officer') {
+    const badge = str(p.badge);
+    const precinct = str(p.precinct);
+    if (badge) profile.badge = badge;
+    if (precinct) profile.precinct = precinct;
+  }
+  return { sub: p.sub, acct: p.acct, role: p.role, profile };
+}

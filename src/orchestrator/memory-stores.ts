@@ -1,0 +1,127 @@
+// In-memory twins of the Redis stores (src/adapters/redis/): embedded mode and tests. Same
+// semantics, so the orchestrator's logic cannot tell them apart: a record is removed only by its
+// own socket, a request is decided exactly once, a late answer reads as expired.
+import type {
+  FinalStatus,
+  NewRequest,
+  NodeStats,
+  RequestStore,
+  SocketRecord,
+  SocketRecordStore,
+  StoredRequest,
+  TransitionResult,
+} from '../coordination/index.js';
+import { newPendingRequest } from '../coordination/index.js';
+import type { Role } from '../protocol/index.js';
+
+export class MemorySocketRecords implements SocketRecordStore {
+  private readonly records = new Map<string, SocketRecord>();
+  private readonly stats = new Map<string, { stats: NodeStats; receivedAt: number }>();
+
+  constructor(
+    private readonly options: {
+      /** A node's stats are dropped this long after its last report (default 15 s, like Redis). */
+      statsTtlMs?: number;
+      now?: () => number;
+    } = {},
+  ) {}
+
+  async put(record: SocketRecord): Promise<SocketRecord | undefined> {
+    const key = `${record.role}:${record.profileId}`;
+    const prev = this.records.get(key);
+    this.records.set(key, { ...record });
+    return prev;
+  }
+
+  async remove(record: SocketRecord): Promise<boolean> {
+    const key = `${record.role}:${record.profileId}`;
+    const cur = this.records.get(key);
+    // A newer socket of the same profile (on this or another node) keeps its record.
+    if (!cur || cur.node !== record.node || cur.at !== record.at) return false;
+    this.records.delete(key);
+    return true;
+  }
+
+  async get(role: Role, profileId: string): Promise<SocketRecord | undefined> {
+    return this.records.get(`${role}:${profileId}`);
+  }
+
+  async putStats(stats: NodeStats): Promise<void> {
+    this.stats.set(stats.node, { stats: { ...stats }, receivedAt: this.now() });
+  }
+
+  async countsByNode(): Promise<Map<string, NodeStats>> {
+    const ttl = this.options.statsTtlMs ?? 15_000;
+    const now = this.now();
+    const out = new Map<string, NodeStats>();
+    for (const [node, s] of this.stats) {
+      if (now - s.receivedAt > ttl) this.stats.delete(node);
+      else out.set(node, s.stats);
+    }
+    return out;
+  }
+
+  /** Open sockets recorded, by role (metrics). */
+  count(role: Role): number {
+    let n = 0;
+    for (const r of this.records.values()) if (r.role === role) n++;
+    return n;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}
+
+/**
+ * Requests live until `retentionMs` after they were decided (or would have expired), then are
+ * forgotten: memory is bounded by the request rate (itself rate-limited per citizen).
+ */
+export class MemoryRequestStore implements RequestStore {
+  private readonly requests = new Map<string, StoredRequest>();
+  private readonly retentionMs: number;
+
+  constructor(options: { retentionMs?: number } = {}) {
+    this.retentionMs = options.retentionMs ?? 3600_000;
+  }
+
+  async create(req: NewRequest, now: number, ttlMs: number): Promise<StoredRequest | undefined> {
+    this.purge(now);
+    if (this.requests.has(req.id)) return undefined;
+    const rec = newPendingRequest(req, now, ttlMs);
+    this.requests.set(req.id, rec);
+    return { ...rec };
+  }
+
+  async get(id: string, now: number): Promise<StoredRequest | undefined> {
+    const rec = this.requests.get(id);
+    if (!rec) return undefined;
+    if (rec.status === 'pending' && now > rec.expiresAt) return { ...rec, status: 'expired', at: rec.expiresAt };
+    return { ...rec };
+  }
+
+  async transition(id: string, to: FinalStatus, now: number): Promise<TransitionResult> {
+    const rec = this.requests.get(id);
+    if (!rec) return { changed: false };
+    if (rec.status !== 'pending') return { changed: false, record: { ...rec } };
+    rec.status = to !== 'expired' && now > rec.expiresAt ? 'expired' : to;
+    rec.at = now;
+    // Keep insertion order == purge order: a decided request moves to the back.
+    this.requests.delete(id);
+    this.requests.set(id, rec);
+    return { changed: true, record: { ...rec } };
+  }
+
+  get size(): number {
+    return this.requests.size;
+  }
+
+  /** Drops requests past retention. Map order is (roughly) by last change, so it stops early. */
+  private purge(now: number): void {
+    for (const [id, rec] of this.requests) {
+      const last = rec.status === 'pending' ? rec.expiresAt : rec.at;
+      if (now - last <= this.retentionMs) break;
+      this.requests.delete(id);
+    }
+  }
+}

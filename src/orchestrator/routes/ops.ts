@@ -1,0 +1,42 @@
+// Operations: liveness, readiness, Prometheus metrics, the OpenAPI document. No auth: bind the
+// orchestrator (or route /metrics) so only the operators' network reaches them if that matters.
+import { Type } from '@sinclair/typebox';
+import { ErrorBody, HTTP_PATHS } from '../../protocol/index.js';
+import { sendError } from '../errors.js';
+import type { RouteContext, TypedApp } from './context.js';
+
+export const OPENAPI_PATH = '/openapi.json';
+export const DOCS_PATH = '/docs';
+
+export function opsRoutes(app: TypedApp, ctx: RouteContext): void {
+  app.get(
+    HTTP_PATHS.health,
+    { schema: { summary: 'Liveness: 200 while the process serves', tags: ['operations'], response: { 200: Type.Object({ ok: Type.Boolean() }) } } },
+    async () => ({ ok: true }),
+  );
+
+  app.get(
+    HTTP_PATHS.ready,
+    {
+      schema: {
+        summary: 'Readiness: 200 when assignments can be served',
+        description: '503 `not_ready` while no processor node is known, while shutting down, or (distributed mode) while Redis is unreachable.',
+        tags: ['operations'],
+        response: { 200: Type.Object({ ready: Type.Boolean() }), 503: ErrorBody },
+      },
+    },
+    async (_req, reply) => {
+      const r = await ctx.readiness.evaluate();
+      if (!r.ready) return sendError(reply, 'not_ready', `not ready: ${r.failing.join(', ')}`);
+      return { ready: true };
+    },
+  );
+
+  app.get(HTTP_PATHS.metrics, { schema: { summary: 'Prometheus metrics (text format)', tags: ['operations'] } }, async (_req, reply) => {
+    const own = await ctx.metrics.registry.metrics();
+    const extra = await ctx.extraMetrics();
+    return reply.type(ctx.metrics.registry.contentType).send(extra ? `${own}\n${extra}` : own);
+  });
+
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
+}

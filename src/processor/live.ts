@@ -1,0 +1,307 @@
+// The live proximity state of one processor: which officers are in the index, which citizens
+// watch them, and who must be re-pushed when an officer moves, appears or leaves (SPEC §3 "Live").
+// No sockets here: messages go out through a LiveSink, so the logic can be driven by local
+// sockets today and by a replica of remote officers (distributed mode) through the same door,
+// `applyOfficer`.
+import { OfficerIndex, SubscriptionIndex } from '../geo/index.js';
+import type { NearestMessage, NearMessage, PublicProfile } from '../protocol/index.js';
+
+export interface LiveSink {
+  /**
+   * Writes a `nearest` to a citizen. `reply` is the answer to the citizen's own `loc`; otherwise
+   * it is a coalesced push, which the sink may hold back (returns false) when the socket still
+   * has unsent bytes; the caller then calls `markDirty` again once the socket drained.
+   */
+  nearest(citizenId: string, msg: NearestMessage, reply: boolean): boolean;
+  /** `reply` as for `nearest`; alerts are never held back. */
+  near(citizenId: string, msg: NearMessage, reply: boolean): void;
+  /** Push latency, officer change → re-push written, in seconds. */
+  pushed?(latencyS: number): void;
+}
+
+export interface OfficerMeta {
+  profile: PublicProfile;
+  /** Shard key handed to the index. */
+  zip?: string;
+  /** The officer's socket is on another node (distributed replica); nothing to send it. */
+  remote?: boolean;
+}
+
+/**
+ * Local changes seen by the index, for distributed mode's replication (src/distributed): officers
+ * of this node's sockets entering, moving in or leaving the index, and citizens' positions.
+ * Remote applies (`meta.remote`) are not reported. Called synchronously: observers must be cheap.
+ */
+export interface LiveObserver {
+  officer(id: string, pos: { lat: number; lng: number } | null, profile: PublicProfile): void;
+  citizen(id: string, pos: { lat: number; lng: number } | null): void;
+}
+
+/** What the operations map reads (Processor.liveSnapshot): officers, and citizen density only. */
+export interface LiveSnapshot {
+  officers: { id: string; lat: number; lng: number; remote: boolean }[];
+  /** Cell id → citizens with a known position in it. */
+  citizenCells: Map<string, number>;
+}
+
+export interface LiveOptions {
+  searchRadius: number;
+  alertRadius: number;
+  /** Monotonic clock in ms, for push latency. */
+  mono: () => number;
+  /** Schedules the coalesced flush; the default is setImmediate. Returns a cancel function. */
+  schedule?: (fn: () => void) => () => void;
+}
+
+interface OfficerEntry {
+  id: string;
+  lat: number;
+  lng: number;
+  profile: PublicProfile;
+  remote: boolean;
+  /** Citizens whose current nearest is this officer. */
+  nearestOf: Set<string>;
+  /** Citizens currently inside this officer's alert radius (already alerted). */
+  alertOf: Set<string>;
+}
+
+interface CitizenEntry {
+  id: string;
+  /** NaN until the first `loc`. */
+  lat: number;
+  lng: number;
+  nearest: OfficerEntry | null;
+  /** Officer ids whose alert radius the citizen is in (one `near` per entry). */
+  alerts: Set<string>;
+  /** What the citizen last received, to skip pushes that change nothing. */
+  sentId: string | null;
+  sentLat: number;
+  sentLng: number;
+  sentDist: number | null;
+  sentOnce: boolean;
+}
+
+/** Watch circles get this much slack so rounding never hides a change; a spare recompute is cheap. */
+const WATCH_SLACK_M = 0.5;
+
+const immediate = (fn: () => void): (() => void) => {
+  const h = setImmediate(fn);
+  return () => clearImmediate(h);
+};
+
+export class LiveIndex {
+  readonly officerIndex = new OfficerIndex();
+  private readonly watches = new SubscriptionIndex();
+  private readonly officers = new Map<string, OfficerEntry>();
+  private readonly citizens = new Map<string, CitizenEntry>();
+  /** Citizen id → monotonic ms of the oldest change not yet pushed. */
+  private dirty = new Map<string, number>();
+  private cancelFlush: (() => void) | null = null;
+  private readonly schedule: (fn: () => void) => () => void;
+  /** Distributed mode sets this (Processor.replica.observe); null in embedded mode. */
+  observer: LiveObserver | null = null;
+
+  constructor(
+    private readonly opts: LiveOptions,
+    private readonly sink: LiveSink,
+  ) {
+    this.schedule = opts.schedule ?? immediate;
+  }
+
+  get officerCount(): number {
+    return this.officers.size;
+  }
+
+  get citizenCount(): number {
+    return this.citizens.size;
+  }
+
+  hasOfficer(id: string): boolean {
+    return this.officers.has(id);
+  }
+
+  /**
+   * The one door for index changes: puts the officer at `pos` (insert or move), or removes it when
+   * `pos` is null, and marks every citizen whose answer may change. Local sockets and remote
+   * replicas both come through here.
+   */
+  applyOfficer(id: string, pos: { lat: number; lng: number } | null, meta: OfficerMeta): void {
+    const since = this.opts.mono();
+    let o = this.officers.get(id);
+    if (pos === null) {
+      if (!o) return;
+      this.officers.delete(id);
+      this.officerIndex.remove(id);
+      for (const cid of o.nearestOf) this.markDirty(cid, since);
+      // Leaving the index re-arms `near` for the citizens it had alerted.
+      for (const cid of o.alertOf) {
+        this.citizens.get(cid)?.alerts.delete(id);
+        this.markDirty(cid, since);
+      }
+      if (meta.remote !== true) this.observer?.officer(id, null, meta.profile);
+      return;
+    }
+    // Before the no-change check: a local officer at the very spot of a stale remote replica of
+    // itself must still be reported (and so replicated).
+    if (meta.remote !== true) this.observer?.officer(id, pos, meta.profile);
+    if (o && o.lat === pos.lat && o.lng === pos.lng) return;
+    this.officerIndex.upsert(id, pos.lat, pos.lng, meta.zip);
+    if (o) {
+      o.lat = pos.lat;
+      o.lng = pos.lng;
+      o.profile = meta.profile;
+      // A move can take it away from citizens it served: they are not inside the new point's circles.
+      for (const cid of o.nearestOf) this.markDirty(cid, since);
+      for (const cid of o.alertOf) this.markDirty(cid, since);
+    } else {
+      o = { id, lat: pos.lat, lng: pos.lng, profile: meta.profile, remote: meta.remote === true, nearestOf: new Set(), alertOf: new Set() };
+      this.officers.set(id, o);
+    }
+    // Citizens whose watch circle holds the new point may get a nearer officer or a new alert.
+    this.watches.forEachContaining(pos.lat, pos.lng, (cid) => this.markDirty(cid, since));
+  }
+
+  addCitizen(id: string): void {
+    if (this.citizens.has(id)) this.removeCitizen(id);
+    this.citizens.set(id, {
+      id,
+      lat: NaN,
+      lng: NaN,
+      nearest: null,
+      alerts: new Set(),
+      sentId: null,
+      sentLat: NaN,
+      sentLng: NaN,
+      sentDist: null,
+      sentOnce: false,
+    });
+  }
+
+  removeCitizen(id: string): void {
+    const c = this.citizens.get(id);
+    if (!c) return;
+    this.citizens.delete(id);
+    this.dirty.delete(id);
+    this.observer?.citizen(id, null);
+    this.watches.remove(id);
+    c.nearest?.nearestOf.delete(id);
+    for (const oid of c.alerts) this.officers.get(oid)?.alertOf.delete(id);
+  }
+
+  /** A citizen's `loc`: answers with `nearest` at once (and `near` alerts), never coalesced. */
+  citizenLoc(id: string, lat: number, lng: number): void {
+    const c = this.citizens.get(id);
+    if (!c) return;
+    c.lat = lat;
+    c.lng = lng;
+    this.observer?.citizen(id, { lat, lng });
+    this.dirty.delete(id);
+    this.recompute(c, true);
+  }
+
+  /** Marks a citizen for a coalesced re-push (also used by the sink after a held push drained). */
+  markDirty(citizenId: string, since = this.opts.mono()): void {
+    if (this.dirty.has(citizenId)) return; // keep the oldest change for the latency figure
+    const c = this.citizens.get(citizenId);
+    if (!c || Number.isNaN(c.lat)) return;
+    this.dirty.set(citizenId, since);
+    if (this.cancelFlush === null) this.cancelFlush = this.schedule(() => this.flush());
+  }
+
+  /** Recomputes every marked citizen and pushes those whose answer changed. */
+  flush(): void {
+    this.cancelFlush = null;
+    const batch = this.dirty;
+    this.dirty = new Map();
+    for (const [cid, since] of batch) {
+      const c = this.citizens.get(cid);
+      if (!c) continue;
+      const sent = this.recompute(c, false);
+      if (sent) this.sink.pushed?.((this.opts.mono() - since) / 1000);
+    }
+  }
+
+  /**
+   * For the operations map (src/map): every officer in the index, and the citizens counted per
+   * cell of `cellOf` (precise citizen positions never leave this class).
+   */
+  snapshot(cellOf: (lat: number, lng: number) => string): LiveSnapshot {
+    const officers: LiveSnapshot['officers'] = [];
+    for (const o of this.officers.values()) officers.push({ id: o.id, lat: o.lat, lng: o.lng, remote: o.remote });
+    const citizenCells = new Map<string, number>();
+    for (const c of this.citizens.values()) {
+      if (Number.isNaN(c.lat)) continue;
+      const cell = cellOf(c.lat, c.lng);
+      citizenCells.set(cell, (citizenCells.get(cell) ?? 0) + 1);
+    }
+    return { officers, citizenCells };
+  }
+
+  /** Stops the pending flush (shutdown). */
+  stop(): void {
+    this.cancelFlush?.();
+    this.cancelFlush = null;
+    this.dirty.clear();
+  }
+
+  /** Returns true when a `nearest` was written. */
+  private recompute(c: CitizenEntry, reply: boolean): boolean {
+    const { searchRadius, alertRadius } = this.opts;
+    const hit = this.officerIndex.nearestOne(c.lat, c.lng, searchRadius);
+    const o = hit ? (this.officers.get(hit.id) ?? null) : null;
+    if (c.nearest !== o) {
+      c.nearest?.nearestOf.delete(c.id);
+      o?.nearestOf.add(c.id);
+      c.nearest = o;
+    }
+    this.watches.set(c.id, c.lat, c.lng, (hit ? Math.max(hit.dist, alertRadius) : searchRadius) + WATCH_SLACK_M);
+    const sent = this.sendNearest(c, o, hit ? hit.dist : null, reply);
+    // After `nearest`, so an app sees who the officer is before the alert about them.
+    this.updateAlerts(c, hit !== null && hit.dist <= alertRadius, reply);
+    return sent;
+  }
+
+  private sendNearest(c: CitizenEntry, o: OfficerEntry | null, dist: number | null, reply: boolean): boolean {
+    if (!reply && c.sentOnce && c.sentId === (o ? o.id : null) && c.sentDist === dist && (!o || (c.sentLat === o.lat && c.sentLng === o.lng))) {
+      return false;
+    }
+    const msg: NearestMessage = {
+      t: 'nearest',
+      officer: o ? { id: o.id, lat: o.lat, lng: o.lng, profile: o.profile } : null,
+      dist,
+    };
+    if (!this.sink.nearest(c.id, msg, reply)) return false;
+    c.sentOnce = true;
+    c.sentId = o ? o.id : null;
+    c.sentLat = o ? o.lat : NaN;
+    c.sentLng = o ? o.lng : NaN;
+    c.sentDist = dist;
+    return true;
+  }
+
+  /** Sends `near` for officers newly within the alert radius; re-arms those that left it. */
+  private updateAlerts(c: CitizenEntry, anyInside: boolean, reply: boolean): void {
+    if (!anyInside) {
+      if (c.alerts.size === 0) return;
+      for (const oid of c.alerts) this.officers.get(oid)?.alertOf.delete(c.id);
+      c.alerts.clear();
+      return;
+    }
+    const inside = this.officerIndex.within(c.lat, c.lng, this.opts.alertRadius);
+    const now = new Set<string>();
+    for (const h of inside) {
+      const o = this.officers.get(h.id);
+      if (!o) continue;
+      now.add(h.id);
+      if (c.alerts.has(h.id)) continue;
+      c.alerts.add(h.id);
+      o.alertOf.add(c.id);
+      this.sink.near(c.id, { t: 'near', officer: { id: o.id, profile: o.profile }, dist: h.dist }, reply);
+    }
+    for (const oid of c.alerts) {
+      if (now.has(oid)) continue;
+      c.alerts.delete(oid);
+      this.officers.get(oid)?.alertOf.delete(c.id);
+    }
+  }
+}

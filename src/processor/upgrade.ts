@@ -1,0 +1,99 @@
+// The websocket upgrade: the ticket is checked here, so a bad one is an HTTP 401 and no socket
+// ever exists (SPEC §2). Everything is synchronous, but headers are still copied out of `req`
+// first (it is stack-allocated and dies with this callback) and `onAborted` is registered.
+import { TicketReplayGuard, verifyTicket } from '../auth/ticket.js';
+import type { PublicProfile } from '../protocol/index.js';
+import type { ProcessorMetrics } from './metrics.js';
+import type { SocketData } from './session.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
+
+export interface UpgradeDeps {
+  secret: Buffer;
+  nodeId: string;
+  now: () => number;
+  mono: () => number;
+  guard: TicketReplayGuard;
+  metrics: ProcessorMetrics;
+  windowMs: number;
+  burst: number;
+  /** Why no new socket can be taken now (full, draining), or null. */
+  refuseReason: () => string | null;
+}
+
+const MAX_ID_LENGTH = 128;
+const MAX_PROFILE_FIELD = 128;
+
+export function handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, deps: UpgradeDeps): void {
+  const ticket = req.getQuery('ticket') ?? '';
+  const wantMsgpack = req.getQuery('enc') === 'msgpack';
+  const key = req.getHeader('sec-websocket-key');
+  const protocol = req.getHeader('sec-websocket-protocol');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+
+  const refuse = (status: string, error: string, message: string, reason: string) => {
+    deps.metrics.refused.inc({ reason });
+    if (aborted) return;
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error, message }));
+    });
+  };
+
+  if (!ticket) return refuse('401 Unauthorized', 'unauthorized', 'a `ticket` query parameter is required', 'missing');
+  const now = deps.now();
+  const check = verifyTicket(deps.secret, ticket, deps.nodeId, now);
+  if (!check.ok) return refuse('401 Unauthorized', 'unauthorized', `ticket refused: ${check.reason}`, check.reason);
+  const c = check.claims;
+  if (c.sub.length === 0 || c.sub.length > MAX_ID_LENGTH || c.acct.length > MAX_ID_LENGTH || c.zip.length > 16) {
+    return refuse('401 Unauthorized', 'unauthorized', 'ticket refused: malformed', 'malformed');
+  }
+  if (!key) return refuse('400 Bad Request', 'bad_request', 'not a websocket upgrade', 'not_websocket');
+  const busy = deps.refuseReason();
+  // Capacity is checked before the ticket is spent, so the device can retry with the same one.
+  if (busy) return refuse('503 Service Unavailable', 'not_ready', busy, 'unavailable');
+  if (!deps.guard.consume(c.jti, c.exp, now)) return refuse('401 Unauthorized', 'unauthorized', 'ticket refused: reused', 'reused');
+
+  const mono = deps.mono();
+  const data: SocketData = {
+    id: c.sub,
+    acct: c.acct,
+    role: c.role,
+    zip: c.zip,
+    profile: publicProfile(c.profile, c.role),
+    openedAt: now,
+    windowEndsAt: c.role === 'officer' ? now + deps.windowMs : 0,
+    enc: wantMsgpack ? 'msgpack' : 'json',
+    ws: null,
+    closed: false,
+    closeReason: '',
+    tokens: deps.burst,
+    refilledAt: mono,
+    strikes: 0,
+    strikeWindowAt: mono,
+    available: true,
+    lat: NaN,
+    lng: NaN,
+    pending: c.role === 'officer' ? new Map() : null,
+    pushHeld: false,
+  };
+  if (aborted) return;
+  res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+}
+
+/** Only the fields the other side may see, as bounded strings: never account ids or anything else the ticket carries. */
+function publicProfile(p: PublicProfile, role: 'officer' | 'citizen'): PublicProfile {
+  const out: PublicProfile = {};
+  const pick = (v: unknown) => (typeof v === 'string' ? v.slice(0, MAX_PROFILE_FIELD) : undefined);
+  const name = pick(p.name);
+  if (name !== undefined) out.name = name;
+  if (role === 'officer') {
+    const badge = pick(p.badge);
+    const precinct = pick(p.precinct);
+    if (badge !== undefined) out.badge = badge;
+    if (precinct !== undefined) out.precinct = precinct;
+  }
+  return out;
+}

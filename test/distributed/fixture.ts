@@ -1,0 +1,124 @@
+// A distributed deployment for tests: a real redis-server, orchestrators and processors as OS
+// processes, devices over real HTTP + websockets, and brute-force nearest over every officer.
+import { haversine } from '../../src/geo/index.js';
+import { startCluster, startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import type { Msg } from '../helpers/ws-client.js';
+import { spawnNode, type Device, type NodeProcess } from './nodes.js';
+import { mulberry32 } from '../../src/util/prng.js';
+
+export const SEARCH_RADIUS_M = 5000;
+
+export interface Deployment {
+  /** The standalone server; with `cluster`, the first master. */
+  redis: RedisServer;
+  orchestrators: NodeProcess[];
+  processors: NodeProcess[];
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startDeployment(o: { processors: number; orchestrators?: number; redisArgs?: string[]; env?: Record<string, string>; cluster?: boolean }): Promise<Deployment> {
+  const cluster = o.cluster ? await startCluster(3) : undefined;
+  const redis = cluster ? cluster.nodes[0] : await startRedis({ args: o.redisArgs });
+  const dispose = async () => (cluster ? cluster.stop() : redis.dispose());
+  const env = { REDIS_URL: cluster ? cluster.url : redis.url, REDIS_CLUSTER: cluster ? '1' : '0', SEARCH_RADIUS_M: String(SEARCH_RADIUS_M), ...o.env };
+  const started: NodeProcess[] = [];
+  try {
+    const procs = await Promise.all(
+      Array.from({ length: o.processors }, (_, i) => spawnNode('processor', { ...env, NODE_ID: `p${i + 1}` }).then((n) => (started.push(n), n))),
+    );
+    const orchs = await Promise.all(
+      Array.from({ length: o.orchestrators ?? 1 }, () => spawnNode('orchestrator', env).then((n) => (started.push(n), n))),
+    );
+    for (const orch of orchs) await waitNodes(orch.url, o.processors);
+    return {
+      redis,
+      orchestrators: orchs,
+      processors: procs,
+      env,
+      async stop() {
+        await Promise.all(started.map((n) => (n.proc.exitCode === null && n.proc.signalCode === null ? n.kill9() : undefined)));
+        await dispose();
+      },
+    };
+  } catch (e) {
+    await Promise.all(started.map((n) => n.kill9()));
+    await dispose();
+    throw e;
+  }
+}
+
+/** Waits until the orchestrator's directory holds `n` live processors. */
+export async function waitNodes(orch: string, n: number, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    async () => {
+      try {
+        const text = await (await fetch(`${orch}/metrics`)).text();
+        const m = /^beacon_orchestrator_nodes (\d+)/m.exec(text);
+        return m !== null && Number(m[1]) === n;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    `${n} processors in the orchestrator's directory`,
+  );
+}
+
+export async function readyStatus(orch: string): Promise<number> {
+  try {
+    return (await fetch(`${orch}/readyz`)).status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Brute force: the nearest of `officers` within the search radius, or null. */
+export function bruteNearest(c: { lat: number; lng: number }, officers: Iterable<Device>): { id: string; dist: number } | null {
+  let best: { id: string; dist: number } | null = null;
+  for (const o of officers) {
+    const d = haversine(c.lat, c.lng, o.lat, o.lng);
+    if (d <= SEARCH_RADIUS_M && (best === null || d < best.dist)) best = { id: o.id, dist: d };
+  }
+  return best;
+}
+
+/** Citizens whose latest `nearest` differs from brute force (empty at quiescence). */
+export function mismatches(citizens: Device[], officers: Iterable<Device>): string[] {
+  const all = [...officers];
+  const out: string[] = [];
+  for (const c of citizens) {
+    const want = bruteNearest(c, all);
+    const got = c.client.last('nearest') as (Msg & { officer: { id: string; lat: number; lng: number } | null; dist: number | null }) | undefined;
+    const gotId = got?.officer?.id ?? null;
+    if (!got || gotId !== (want?.id ?? null) || (want && Math.abs((got.dist ?? -1) - want.dist) > 0.5)) {
+      const known = all.find((o) => o.id === gotId);
+      const where = got?.officer ? ` at ${got.officer.lat.toFixed(5)},${got.officer.lng.toFixed(5)}; test has it ${known ? `at ${known.lat.toFixed(5)},${known.lng.toFixed(5)} on ${known.assignment.node}` : 'nowhere'}` : '';
+      out.push(`${c.id}@${c.assignment.node}: got ${gotId} (${got?.dist})${where}, want ${want?.id ?? null} (${want?.dist})`);
+    }
+  }
+  return out;
+}
+
+/** Waits until every citizen's latest `nearest` equals brute force. */
+export async function waitExact(citizens: Device[], officerList: Iterable<Device>, timeoutMs = 20_000): Promise<void> {
+  const officers = [...officerList]; // an iterator would be used up by the first check
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    last = mismatches(citizens, officers);
+    if (last.length === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nearest not exact after ${timeoutMs} ms (${last.length} of ${citizens.length}):\n${last.slice(0, 10).join('\n')}`);
+}
+
+/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
+export const prng = mulberry32;
+
+/** Manhattan, Brooklyn, Queens and Jersey City: many small zips, so shards spread over the nodes. */
+export const AREA = { lat0: 40.68, lat1: 40.8, lng0: -74.05, lng1: -73.9 };
+
+export function randomPos(rnd: () => number, area = AREA): { lat: number; lng: number } {
+  return { lat: area.lat0 + rnd() * (area.lat1 - area.lat0), lng: area.lng0 + rnd() * (area.lng1 - area.lng0) };
+}

@@ -1,0 +1,123 @@
+// Unit tests of the harness's pure parts: argument bounds, loopback guard, seeded placement and
+// movement, the scheduler heap and the officer-position ring.
+import { describe, expect, it } from 'vitest';
+import { ArgsError, parseArgs } from '../../load-tests/args.js';
+import { TimeHeap } from '../../load-tests/heap.js';
+import { assertLoopback, isLoopbackAddress } from '../../load-tests/loopback.js';
+import { advance, newCitizen, newOfficer, nextInterval } from '../../load-tests/movement.js';
+import { inNyc, nycCentroids } from '../../load-tests/nyc.js';
+import { deviceRandom, mulberry32 } from '../../load-tests/prng.js';
+import { OfficerRing } from '../../load-tests/ring.js';
+
+describe('args', () => {
+  it('has bounded defaults and parses the documented flags', () => {
+    const a = parseArgs([], {});
+    if (a === 'help') throw new Error('unexpected');
+    expect(a).toMatchObject({ mode: 'load', officers: 100, citizens: 400, encoding: 'json', echo: true });
+    const b = parseArgs(['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo'], {});
+    expect(b).toMatchObject({ officers: 10000, citizens: 40000, durationS: 60, rate: 20000, encoding: 'msgpack', echo: false });
+    expect(parseArgs(['--help'], {})).toBe('help');
+  });
+
+  it('refuses hostile or nonsense values', () => {
+    for (const argv of [
+      ['--officers', 'NaN'],
+      ['--officers', '-1'],
+      ['--officers', '1e12'],
+      ['--duration', '0'],
+      ['--duration', '99999'],
+      ['--citizens', '1.5'],
+      ['--workers', '1000'],
+      ['--encoding', 'xml'],
+      ['--mode', 'chaos'],
+      ['--rate', '5000', '--citizens', '10'],
+      ['--frobnicate', '1'],
+      ['stray'],
+      ['--officers'],
+      ['--officers', '0', '--citizens', '0'],
+    ]) {
+      expect(() => parseArgs(argv, {}), argv.join(' ')).toThrow(ArgsError);
+    }
+  });
+
+  it('takes the JWT secret from the environment when no flag is given', () => {
+    const a = parseArgs([], { JWT_SECRET: 's'.repeat(32) });
+    expect(a !== 'help' && a.jwtSecret).toBe('s'.repeat(32));
+  });
+});
+
+describe('loopback guard', () => {
+  it('accepts only 127.0.0.0/8 and ::1', async () => {
+    for (const ok of ['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(ok), ok).toBe(true);
+    for (const bad of ['10.0.0.1', '0.0.0.0', '192.168.1.1', '::', '128.0.0.1', 'localhost', '']) expect(isLoopbackAddress(bad), bad).toBe(false);
+    await expect(assertLoopback('http://127.0.0.1:8080')).resolves.toBeUndefined();
+    await expect(assertLoopback('http://[::1]:8080')).resolves.toBeUndefined();
+    await expect(assertLoopback('http://localhost:8080')).resolves.toBeUndefined();
+    await expect(assertLoopback('http://2130706689/')).resolves.toBeUndefined(); // 127.0.1.1 in decimal
+    for (const bad of ['http://10.0.0.1:8080', 'http://0.0.0.0:8080', 'http://[::]:80', 'ftp://127.0.0.1', 'not a url', 'http://167772161/']) {
+      await expect(assertLoopback(bad), bad).rejects.toThrow();
+    }
+  });
+});
+
+describe('placement and movement', () => {
+  it('the same seed gives the same devices, in the city', () => {
+    const a = newCitizen(deviceRandom(7, 1, 42));
+    const b = newCitizen(deviceRandom(7, 1, 42));
+    const c = newCitizen(deviceRandom(8, 1, 42));
+    expect([a.lat, a.lng]).toEqual([b.lat, b.lng]);
+    expect([a.lat, a.lng]).not.toEqual([c.lat, c.lng]);
+    expect(nycCentroids().length).toBeGreaterThan(150);
+  });
+
+  it('walkers and drivers stay in NYC and report at the modelled intervals', () => {
+    for (let i = 0; i < 200; i++) {
+      const m = i % 2 ? newOfficer(deviceRandom(1, 0, i)) : newCitizen(deviceRandom(1, 1, i));
+      for (let s = 0; s < 500; s++) {
+        const dt = nextInterval(m);
+        if (i % 2) expect(dt >= 1000 && dt <= 3000).toBe(true);
+        else expect(dt >= 0 && dt <= 5000).toBe(true);
+        advance(m, dt);
+        expect(inNyc(m.lat, m.lng)).toBe(true);
+      }
+    }
+  });
+
+  it('mulberry32 is deterministic and in [0, 1)', () => {
+    const r1 = mulberry32(3);
+    const r2 = mulberry32(3);
+    for (let i = 0; i < 1000; i++) {
+      const v = r1();
+      expect(v).toBe(r2());
+      expect(v >= 0 && v < 1).toBe(true);
+    }
+  });
+});
+
+describe('TimeHeap', () => {
+  it('pops in time order and refuses double scheduling past capacity', () => {
+    const h = new TimeHeap(100);
+    const r = mulberry32(1);
+    const times = Array.from({ length: 100 }, () => r() * 1000);
+    times.forEach((t, i) => h.push(t, i));
+    expect(() => h.push(1, 0)).toThrow(/full/);
+    const out: number[] = [];
+    while (h.size) out.push(times[h.pop()]);
+    expect(out).toEqual([...times].sort((a, b) => a - b));
+  });
+});
+
+describe('OfficerRing', () => {
+  it('finds when a recent position was sent, and forgets old ones', () => {
+    const { ring, ringSeq } = OfficerRing.allocate(3);
+    const r = new OfficerRing(ring, ringSeq);
+    for (let i = 0; i < 6; i++) r.record(1, 40.7 + i * 0.001, -73.9, 1000 + i);
+    expect(r.sentAt(1, 40.705, -73.9)).toBe(1005);
+    expect(r.sentAt(1, 40.702, -73.9)).toBe(1002);
+    expect(r.sentAt(1, 40.7, -73.9)).toBeNaN(); // overwritten
+    expect(r.sentAt(1, Math.fround(40.705), Math.fround(-73.9))).toBe(1005); // float32 round trip still matches
+    expect(r.sentAt(2, 40.705, -73.9)).toBeNaN();
+    expect(r.sentAt(99, 40.705, -73.9)).toBeNaN();
+    expect(r.sentAt(-1, 40.705, -73.9)).toBeNaN();
+  });
+});

@@ -1,0 +1,65 @@
+// A short run of the real harness in the test suite: it starts embedded Beacon itself (a child on
+// free ports), a few hundred devices for a few seconds, both baselines, and must write a
+// well-formed report with zero errors.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const out = mkdtempSync(join(tmpdir(), 'beacon-load-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function runHarness(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'load-tests/run.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`harness did not finish in ${timeoutMs} ms\n${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('load harness smoke run', () => {
+  it('drives a few hundred devices through embedded Beacon and writes a complete report with zero errors', async () => {
+    const r = await runHarness(
+      ['--officers', '60', '--citizens', '240', '--duration', '4', '--capacity', '1', '--echo-duration', '2', '--assign-seconds', '1', '--assign-connections', '10', '--workers', '1', '--quiet', '--out', out],
+      150_000,
+    );
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    for (const k of ['config', 'locToNearest', 'moveToRepush', 'echoRatio', 'assign', 'errors', 'throughput', 'timeline', 'server', 'generator']) expect(res, k).toHaveProperty(k);
+    expect(res.config).toMatchObject({ officers: 60, citizens: 240, durationS: 4 });
+    expect(res.errors.total).toBe(0);
+    for (const key of ['locToNearest', 'moveToRepush']) {
+      for (const f of ['count', 'p50', 'p90', 'p99', 'p999', 'max']) expect(typeof res[key][f], `${key}.${f}`).toBe('number');
+    }
+    expect(res.locToNearest.count).toBeGreaterThan(0);
+    expect(res.locToNearest.p50).toBeLessThanOrEqual(res.locToNearest.p99);
+    expect(res.connect.count).toBe(300);
+    expect(typeof res.echoRatio).toBe('number');
+    expect(res.echoRatio).toBeGreaterThan(0);
+    for (const f of ['perSec', 'p99', 'fastifyRatio']) expect(typeof res.assign[f], `assign.${f}`).toBe('number');
+    expect(res.assign.perSec).toBeGreaterThan(0);
+    expect(res.assign.non2xx).toBe(0);
+    expect(res.timeline.length).toBeGreaterThan(3);
+    const html = readFileSync(join(out, 'latest.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i); // opens offline: no scripts, no remote URLs
+    expect(r.stdout).toContain('citizen loc → nearest');
+  }, 180_000);
+
+  it('refuses a non-loopback target before sending anything', async () => {
+    const r = await runHarness(['--target', 'http://10.1.2.3:8080', '--jwt-secret', 'x'.repeat(32), '--quiet', '--out', out], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/only drives loopback/);
+  }, 60_000);
+});

@@ -1,0 +1,130 @@
+// An orchestrator on a MemoryBus with a fake processor node: tests publish what a processor would
+// (socket.open, conn.resp, ...) and read what the orchestrator sends to the node's channel.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { loadConfig } from '../../src/config.js';
+import {
+  MemoryBus,
+  nodeChannel,
+  ORCHESTRATOR_CHANNEL,
+  SingleNodeDirectory,
+  type BusMessage,
+  type ProcessorDirectory,
+  type SocketRecord,
+  type ToProcessor,
+} from '../../src/coordination/index.js';
+import { createLogger } from '../../src/log.js';
+import { createOrchestrator, FileConnectionStream, mintDeviceToken, resolveDeviceKeys, STREAM_FILE_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import type { PublicProfile, Role } from '../../src/protocol/index.js';
+import { until } from '../helpers/ws-client.js';
+
+export const NODE = { id: 'node-a', url: 'ws://127.0.0.1:9/ws' };
+export const SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
+/** Times Square. */
+export const TIMES_SQUARE = { lat: 40.758, lng: -73.9855 };
+
+export interface OrchFixture {
+  orch: Orchestrator;
+  bus: MemoryBus;
+  dataDir: string;
+  stream: FileConnectionStream;
+  ticketSecret: Buffer;
+  /** Everything published on the node's channel. */
+  toNode: ToProcessor[];
+  token(role: Role, sub: string, extra?: { acct?: string; profile?: PublicProfile; ttlS?: number }): Promise<string>;
+  /** Headers with a bearer token. */
+  auth(role: Role, sub: string): Promise<{ authorization: string }>;
+  /** What a processor publishes when a socket opens; resolves once the orchestrator recorded it. */
+  open(role: Role, sub: string, zip?: string, node?: string): Promise<SocketRecord>;
+  close(record: SocketRecord): Promise<void>;
+  publish(msg: BusMessage): void;
+  shutdown(): Promise<void>;
+}
+
+export async function startOrch(
+  over: Partial<OrchestratorConfig> = {},
+  opts: { directory?: ProcessorDirectory; now?: () => number; dataDir?: string } = {},
+): Promise<OrchFixture> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'beacon-orch-')));
+  const config = { ...loadConfig({}), ...over };
+  const bus = new MemoryBus();
+  const keys = await resolveDeviceKeys({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
+  const stream = await FileConnectionStream.open(join(dataDir, STREAM_FILE_NAME));
+  const ticketSecret = randomBytes(32);
+  const orch = await createOrchestrator({
+    config,
+    bus,
+    directory: opts.directory ?? new SingleNodeDirectory(NODE),
+    deviceKeys: keys,
+    ticketSecret,
+    stream,
+    logger: createLogger('silent', 'test'),
+    processMetrics: false,
+    now: opts.now,
+  });
+  const toNode: ToProcessor[] = [];
+  bus.subscribe(nodeChannel(NODE.id), (m) => toNode.push(m as ToProcessor));
+  let openedAt = 1;
+
+  const token = (role: Role, sub: string, extra: { acct?: string; profile?: PublicProfile; ttlS?: number } = {}) =>
+    mintDeviceToken(keys.secret!, { role, sub, acct: extra.acct, profile: extra.profile, ttlS: extra.ttlS });
+
+  return {
+    orch,
+    bus,
+    dataDir,
+    stream,
+    ticketSecret,
+    toNode,
+    token,
+    async auth(role, sub) {
+      return { authorization: `Bearer ${await token(role, sub)}` };
+    },
+    async open(role, sub, zip = '10036', node = NODE.id) {
+      const record: SocketRecord = { node, url: NODE.url, role, profileId: sub, zip, at: openedAt++ };
+      bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record });
+      await eventually(async () => (await orch.records.get(role, sub))?.at === record.at, 'the socket record');
+      return record;
+    },
+    async close(record) {
+      bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.close', record, reason: 'client' });
+      await eventually(async () => (await orch.records.get(record.role, record.profileId))?.at !== record.at, 'the record removed');
+    },
+    publish(msg) {
+      bus.publish(ORCHESTRATOR_CHANNEL, msg);
+    },
+    async shutdown() {
+      await orch.close();
+      await stream.close();
+      await bus.close();
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A JWT signed with HS256 and arbitrary claims/header, for forging tests. */
+export async function rawToken(claims: Record<string, unknown>, secret = SECRET, expSeconds: number | null = 3600): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt();
+  if (expSeconds !== null) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** An unsigned token (`alg: none`). */
+export function unsignedToken(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}.`;
+}
+
+/** Polls an async condition until it holds (throws after `timeoutMs`). */
+export async function eventually(fn: () => Promise<boolean> | boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export { until };

@@ -1,0 +1,68 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { RedisRequestStore, RedisSocketRecords } from '../../src/adapters/redis/index.js';
+import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
+import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
+
+const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
+
+describe('store interfaces', () => {
+  it('the Redis adapters implement the same interfaces as the in-memory stores', () => {
+    expectTypeOf<RedisSocketRecords>().toMatchTypeOf<SocketRecordStore>();
+    expectTypeOf<RedisRequestStore>().toMatchTypeOf<RequestStore>();
+  });
+});
+
+describe('MemorySocketRecords', () => {
+  it('replaces by (role, profile) and removes only the same socket', async () => {
+    const s = new MemorySocketRecords();
+    expect(await s.put(rec())).toBeUndefined();
+    expect(await s.put(rec({ node: 'n2', at: 2 }))).toMatchObject({ node: 'n1' });
+    expect(await s.remove(rec())).toBe(false); // the old socket's late close
+    expect(await s.get('officer', 'o-1')).toMatchObject({ node: 'n2' });
+    expect(await s.get('citizen', 'o-1')).toBeUndefined();
+    expect(await s.remove(rec({ node: 'n2', at: 2 }))).toBe(true);
+    expect(await s.get('officer', 'o-1')).toBeUndefined();
+  });
+
+  it('forgets node stats that were not refreshed', async () => {
+    let now = 0;
+    const s = new MemorySocketRecords({ statsTtlMs: 100, now: () => now });
+    await s.putStats({ node: 'n1', url: 'u', officers: 1, citizens: 2, busy: 3, free: 7, at: 0 });
+    expect((await s.countsByNode()).get('n1')).toMatchObject({ busy: 3 });
+    now = 101;
+    expect((await s.countsByNode()).size).toBe(0);
+  });
+});
+
+describe('MemoryRequestStore', () => {
+  it('decides a request once; a late answer reads expired; get shows pending past expiry as expired', async () => {
+    const s = new MemoryRequestStore();
+    await s.create({ id: 'r1', officerId: 'o', citizenId: 'c', zip: '10036' }, 1000, 100);
+    expect(await s.create({ id: 'r1', officerId: 'o', citizenId: 'c' }, 1000, 100)).toBeUndefined();
+    expect(await s.get('r1', 1101)).toMatchObject({ status: 'expired', at: 1100 });
+    const t = await s.transition('r1', 'accepted', 1101);
+    expect(t).toMatchObject({ changed: true, record: { status: 'expired' } });
+    expect(await s.transition('r1', 'declined', 1102)).toMatchObject({ changed: false, record: { status: 'expired' } });
+    await s.create({ id: 'r2', officerId: 'o', citizenId: 'c' }, 1000, 100);
+    expect(await s.transition('r2', 'accepted', 1050)).toMatchObject({ changed: true, record: { status: 'accepted', at: 1050 } });
+    expect(await s.transition('nope', 'accepted', 1050)).toEqual({ changed: false });
+  });
+
+  it('forgets requests after retention, so memory stays bounded', async () => {
+    const s = new MemoryRequestStore({ retentionMs: 1000 });
+    for (let i = 0; i < 100; i++) await s.create({ id: `r${i}`, officerId: 'o', citizenId: 'c' }, 0, 10);
+    await s.create({ id: 'late', officerId: 'o', citizenId: 'c' }, 5000, 10);
+    expect(s.size).toBe(1);
+  });
+});
+
+describe('SlidingWindowLimiter', () => {
+  it('allows `limit` per window per key, then frees up as the window slides', () => {
+    const l = new SlidingWindowLimiter(2, 1000);
+    expect([l.take('a', 0), l.take('a', 10), l.take('a', 20), l.take('b', 20)]).toEqual([true, true, false, true]);
+    expect(l.take('a', 999)).toBe(false);
+    expect(l.take('a', 1000)).toBe(true);
+    l.sweep(10_000);
+    expect(l.keys).toBe(0);
+  });
+});

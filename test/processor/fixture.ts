@@ -1,0 +1,82 @@
+// A real listening processor on a free port with a MemoryBus, and tickets minted like the
+// orchestrator mints them.
+import { randomBytes } from 'node:crypto';
+import { newTicketId, signTicket, type TicketClaims } from '../../src/auth/ticket.js';
+import { loadConfig } from '../../src/config.js';
+import { MemoryBus, ORCHESTRATOR_CHANNEL, type BusMessage, type ToOrchestrator } from '../../src/coordination/index.js';
+import { createLogger } from '../../src/log.js';
+import { startProcessor, type Processor, type ProcessorConfig } from '../../src/processor/index.js';
+import type { Role } from '../../src/protocol/index.js';
+import { TestClient, until } from '../helpers/ws-client.js';
+
+export const NODE_ID = 'node-test';
+
+export interface Fixture {
+  processor: Processor;
+  bus: MemoryBus;
+  secret: Buffer;
+  /** Everything the processor published on the orchestrator channel. */
+  toOrch: ToOrchestrator[];
+  ticket(role: Role, sub: string, over?: Partial<TicketClaims>): string;
+  urlFor(role: Role, sub: string, over?: Partial<TicketClaims>): string;
+  /** Opens a socket and waits for its `hello`. */
+  connect(role: Role, sub: string, opts?: { enc?: 'msgpack'; claims?: Partial<TicketClaims> }): Promise<TestClient>;
+  metric(name: string, labels?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise<Fixture> {
+  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, ...over };
+  const bus = new MemoryBus();
+  const secret = randomBytes(32);
+  const toOrch: ToOrchestrator[] = [];
+  bus.subscribe(ORCHESTRATOR_CHANNEL, (m: BusMessage) => toOrch.push(m as ToOrchestrator));
+  const processor = await startProcessor({ config, nodeId: NODE_ID, ticketSecret: secret, bus, logger: createLogger('silent', 'test') });
+  const clients: TestClient[] = [];
+
+  const ticket = (role: Role, sub: string, o: Partial<TicketClaims> = {}) =>
+    signTicket(secret, {
+      sub,
+      acct: `acct-${sub}`,
+      role,
+      node: NODE_ID,
+      zip: '10001',
+      profile: role === 'officer' ? { name: `Officer ${sub}`, badge: `B-${sub}`, precinct: '13' } : { name: `Citizen ${sub}` },
+      exp: Date.now() + 30_000,
+      jti: newTicketId(),
+      ...o,
+    });
+  const urlFor = (role: Role, sub: string, o?: Partial<TicketClaims>) => `${processor.url}?ticket=${encodeURIComponent(ticket(role, sub, o))}`;
+
+  return {
+    processor,
+    bus,
+    secret,
+    toOrch,
+    ticket,
+    urlFor,
+    async connect(role, sub, opts) {
+      const c = await TestClient.open(urlFor(role, sub, opts?.claims) + (opts?.enc ? `&enc=${opts.enc}` : ''));
+      clients.push(c);
+      await c.waitFor('hello');
+      return c;
+    },
+    async metric(name, labels = '') {
+      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await processor.close();
+      await bus.close();
+    },
+  };
+}
+
+export { TestClient, until };
+
+/** A point `m` metres north of (lat, lng) (good enough at city scale). */
+export function north(lat: number, lng: number, m: number): { lat: number; lng: number } {
+  return { lat: lat + m / 111_195, lng };
+}

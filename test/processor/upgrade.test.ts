@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTicketId, signTicket } from '../../src/auth/ticket.js';
+import { ORCHESTRATOR_CHANNEL } from '../../src/coordination/index.js';
+import { startFixture, TestClient, until, type Fixture } from './fixture.js';
+
+describe('websocket upgrade: the ticket decides, before any socket exists', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture({ MAX_SOCKETS: 3 });
+  });
+  afterAll(() => f.close());
+
+  const base = () => f.processor.url;
+
+  it('accepts a valid ticket and says hello', async () => {
+    const c = await f.connect('citizen', 'c-ok');
+    expect(c.messages[0]).toMatchObject({ t: 'hello', id: 'c-ok', role: 'citizen', zip: '10001', radius: 5000, alertRadius: 250, v: 1 });
+    expect(c.messages[0]).not.toHaveProperty('windowEndsAt');
+    c.close();
+    await until(() => f.processor.stats().citizens === 0);
+  });
+
+  it.each([
+    ['missing', () => base()],
+    ['empty', () => `${base()}?ticket=`],
+    ['malformed', () => `${base()}?ticket=not-a-ticket`],
+    ['two dots', () => `${base()}?ticket=a.b.c`],
+    ['huge', () => `${base()}?ticket=${'a'.repeat(3000)}.b`],
+    ['forged (other secret)', () => `${base()}?ticket=${signTicket(randomBytes(32), { sub: 'x', acct: 'a', role: 'citizen', node: 'node-test', zip: '10001', profile: {}, exp: Date.now() + 10_000, jti: newTicketId() })}`],
+    ['tampered body', () => {
+      const t = f.ticket('citizen', 'x');
+      const [body, sig] = t.split('.');
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+      claims.role = 'officer';
+      return `${base()}?ticket=${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${sig}`;
+    }],
+    ['expired', () => f.urlFor('citizen', 'x', { exp: Date.now() - 1 })],
+    ['wrong node', () => f.urlFor('citizen', 'x', { node: 'other-node' })],
+    ['wrong role claim', () => f.urlFor('admin' as never, 'x')],
+    ['empty sub', () => f.urlFor('citizen', '')],
+    ['sub too long', () => f.urlFor('citizen', 'x'.repeat(200))],
+    ['profile not an object', () => f.urlFor('officer', 'x', { profile: 'Sgt' as never })],
+  ])('refuses a %s ticket with 401 and a JSON body', async (_name, url) => {
+    const before = f.processor.stats().busy;
+    const r = await TestClient.refused(url());
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'unauthorized' });
+    expect(f.processor.stats().busy).toBe(before);
+  });
+
+  it('refuses a reused ticket', async () => {
+    const url = f.urlFor('officer', 'o-reuse');
+    const c = await TestClient.open(url);
+    const r = await TestClient.refused(url);
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body).message).toContain('reused');
+    c.close();
+    await until(() => f.processor.stats().officers === 0);
+  });
+
+  it('answers 503 past MAX_SOCKETS without spending the ticket', async () => {
+    const cs = await Promise.all(['a', 'b', 'c'].map((s) => f.connect('citizen', `full-${s}`)));
+    const url = f.urlFor('citizen', 'full-d');
+    const r = await TestClient.refused(url);
+    expect(r.status).toBe(503);
+    cs[0].close();
+    await until(() => f.processor.stats().busy === 2);
+    const d = await TestClient.open(url); // same ticket, now accepted
+    await d.waitFor('hello');
+    for (const c of [...cs, d]) c.close();
+    await until(() => f.processor.stats().busy === 0);
+  });
+
+  it('serves /healthz, /metrics and 404 over plain HTTP on the same port', async () => {
+    const h = await fetch(`http://127.0.0.1:${f.processor.port}/healthz`);
+    expect(h.status).toBe(200);
+    expect(await h.json()).toEqual({ ok: true });
+    const m = await (await fetch(`http://127.0.0.1:${f.processor.port}/metrics`)).text();
+    expect(m).toContain('beacon_processor_sockets{role="citizen"}');
+    expect(m).toContain('beacon_processor_upgrades_refused_total{reason="bad_signature"}');
+    expect((await fetch(`http://127.0.0.1:${f.processor.port}/nope`)).status).toBe(404);
+  });
+
+  it('publishes node.stats periodically', async () => {
+    const got: unknown[] = [];
+    const off = f.bus.subscribe(ORCHESTRATOR_CHANNEL, (m) => {
+      if (m.type === 'node.stats') got.push(m.stats);
+    });
+    await until(() => got.length > 0, 5000, 'node.stats');
+    off();
+    expect(got[0]).toMatchObject({ node: 'node-test', url: f.processor.url, officers: 0, citizens: 0, busy: 0, free: 3 });
+  });
+});
