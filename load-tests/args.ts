@@ -8,6 +8,7 @@ export const USAGE = `usage: npm run load -- [options]
   --officers N              simulated officers (default 100)
   --citizens M              simulated citizens (default 400)
   --duration S              seconds of steady load (connections mode: seconds to hold) (default 20)
+  --warmup S                seconds of the same load before it, reported apart (default 5; 0: none)
   --rate R                  total citizen loc/s (default: each citizen every 2–5 s)
   --target URL              a running Beacon orchestrator (loopback only); default: start one
   --metrics-url URL         where to read server RSS/CPU (Prometheus text) for --target; default
@@ -34,6 +35,7 @@ export interface LoadArgs {
   officers: number;
   citizens: number;
   durationS: number;
+  warmupS: number;
   rate?: number;
   target?: string;
   metricsUrl?: string;
@@ -79,7 +81,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     raw[m[1]] = v;
   }
   if (raw.help) return 'help';
-  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', ...flags]);
+  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', ...flags]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
 
   const mode = raw.mode ?? 'load';
@@ -95,6 +97,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     officers: raw.officers === undefined ? 100 : intIn('officers', raw.officers, 0, 1_000_000),
     citizens,
     durationS,
+    warmupS: raw.warmup === undefined ? 5 : intIn('warmup', raw.warmup, 0, 600),
     rate,
     target: raw.target,
     metricsUrl: raw['metrics-url'],

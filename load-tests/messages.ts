@@ -2,7 +2,8 @@
 import type { Encoding } from '../src/protocol/index.js';
 
 export type WorkerMode = 'beacon' | 'echo' | 'connections';
-export type Phase = 'connect' | 'steady' | 'capacity' | 'hold';
+/** `warmup` runs exactly like `steady`; its samples are kept apart (JIT, first subscriptions). */
+export type Phase = 'connect' | 'warmup' | 'steady' | 'capacity' | 'hold';
 
 export interface WorkerInit {
   workerId: number;

@@ -1,4 +1,4 @@
-// Runs one set of generator workers through its phases (connect → steady → capacity, or connect →
+// Runs one set of generator workers through its phases (connect → warmup → steady → capacity, or connect →
 // hold), merges their interval stats per phase and per second, and prints the live progress line.
 // Every wait is bounded in time and an AbortSignal (Ctrl-C) cuts any of them short.
 import { Worker } from 'node:worker_threads';

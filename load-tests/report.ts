@@ -14,8 +14,11 @@ export interface Results {
   finishedAt: string;
   aborted: boolean;
   config: Record<string, unknown>;
+  /** Steady phase only: the warm-up's samples are in `warmup`. */
   locToNearest: LatencySummary;
   moveToRepush: LatencySummary;
+  /** The first seconds of the same load (JIT, first subscriptions), kept out of the figures above. */
+  warmup: { seconds: number; locToNearest: LatencySummary; moveToRepush: LatencySummary } | null;
   assignWs: LatencySummary;
   connect: LatencySummary;
   throughput: {
@@ -105,9 +108,10 @@ export function table(r: Results): string {
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
     return lines.filter(Boolean).join('\n');
   }
-  lines.push(`Beacon load test — ${c.officers} officers + ${c.citizens} citizens, ${c.durationS} s, ${c.encoding}, ${c.workers} worker(s), seed ${c.seed}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
+  lines.push(`Beacon load test — ${c.officers} officers + ${c.citizens} citizens, ${c.durationS} s after ${r.warmup ? `${f(r.warmup.seconds, 0)} s` : 'no'} warm-up, ${c.encoding}, ${c.workers} worker(s), seed ${c.seed}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
   lines.push(`${'latency (ms)'.padEnd(26)}${'count'.padStart(9)}${'p50'.padStart(9)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'p99.9'.padStart(9)}${'max'.padStart(10)}`);
   lines.push(row('citizen loc → nearest', r.locToNearest), row('officer move → re-push', r.moveToRepush), row('assignment (ws run)', r.assignWs), row('socket connect', r.connect));
+  if (r.warmup) lines.push(row('loc → nearest, warm-up', r.warmup.locToNearest), row('move → re-push, warm-up', r.warmup.moveToRepush));
   if (r.echo) lines.push(row('echo round trip (uWS)', r.echo.rtt));
   if (r.capacity) lines.push(row('loc → nearest, capacity', r.capacity.locToNearest));
   if (r.capacity?.echoRtt) lines.push(row('echo rtt, capacity', r.capacity.echoRtt));

@@ -13,6 +13,7 @@ import { avg, errorsOf, histBins, perSec, summarize, table, writeResults, type R
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
 import { nycCentroids } from './nyc.js';
+import type { Phase } from './messages.js';
 
 /** Closed loop: one citizen's locs at least this far apart (the server allows MSG_RATE_PER_S = 20/s). */
 const CAPACITY_GAP_MS = 100;
@@ -188,7 +189,7 @@ async function main(): Promise<number> {
       }
 
       // 2. Beacon under the movement model, then closed-loop capacity.
-      const phases = [{ phase: 'steady' as const, seconds: args.durationS }, ...(args.capacityS > 0 ? [{ phase: 'capacity' as const, seconds: args.capacityS }] : [])];
+      const phases = loadPhases(args, args.durationS);
       log(`beacon: ${args.officers} officers + ${args.citizens} citizens over ${args.workers} worker(s)…`);
       const pool = abort.signal.aborted ? undefined : await runPool({ ...base, run: 'beacon', mode: 'beacon', target, officers: args.officers, citizens: args.citizens, phases, sampler, heartbeatMs: 30_000 });
 
@@ -199,7 +200,7 @@ async function main(): Promise<number> {
         children.push(echo);
         try {
           log(`echo baseline: ${sockets} sockets on bare uWS (${echo.url})…`);
-          const ePhases = [{ phase: 'steady' as const, seconds: args.echoDurationS }, ...(args.capacityS > 0 ? [{ phase: 'capacity' as const, seconds: args.capacityS }] : [])];
+          const ePhases = loadPhases(args, args.echoDurationS);
           echoPool = await runPool({ ...base, run: 'echo', mode: 'echo', target: echo.url, officers: args.officers, citizens: args.citizens, phases: ePhases, sampler: new ServerSampler({ pid: echo.pid }), heartbeatMs: 0 });
         } finally {
           await stopChild(echo);
@@ -225,15 +226,26 @@ async function main(): Promise<number> {
   return full.errors.total > 0 || (results as Record<string, unknown>).failure ? 1 : 0;
 }
 
+/** warmup (when asked) → steady → capacity (when asked): the same for Beacon and the echo baseline. */
+function loadPhases(args: LoadArgs, steadyS: number): { phase: Phase; seconds: number }[] {
+  return [
+    ...(args.warmupS > 0 ? [{ phase: 'warmup' as const, seconds: args.warmupS }] : []),
+    { phase: 'steady' as const, seconds: steadyS },
+    ...(args.capacityS > 0 ? [{ phase: 'capacity' as const, seconds: args.capacityS }] : []),
+  ];
+}
+
 function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | undefined, args: LoadArgs): void {
   const steady = pool.phases.steady;
   const cap = pool.phases.capacity;
   const conn = pool.phases.connect;
+  const warm = pool.phases.warmup;
   // Assignment and connect samples come from the connect phase and any reconnects later.
-  const assign = summarize(mergeHists([conn, steady, cap, pool.phases.hold], 'assign'));
-  const connect = summarize(mergeHists([conn, steady, cap, pool.phases.hold], 'connect'));
+  const assign = summarize(mergeHists([conn, warm, steady, cap, pool.phases.hold], 'assign'));
+  const connect = summarize(mergeHists([conn, warm, steady, cap, pool.phases.hold], 'connect'));
   r.locToNearest = summarize(steady?.hists.loc ?? mergeHists([], 'loc'));
   r.moveToRepush = summarize(steady?.hists.move ?? mergeHists([], 'move'));
+  r.warmup = warm ? { seconds: Math.round(warm.seconds * 10) / 10, locToNearest: summarize(warm.hists.loc), moveToRepush: summarize(warm.hists.move) } : null;
   r.assignWs = assign;
   r.connect = connect;
   if (steady) {
@@ -257,7 +269,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
         answersPerSec: perSec(eSteady.counters.answers, eSteady.seconds),
         framesInPerSec: perSec(eSteady.counters.framesIn, eSteady.seconds),
         connect: summarize(mergeHists([echo?.phases.connect, eSteady], 'connect')),
-        errors: errorsOf([echo?.phases.connect, eSteady, eCap]).total,
+        errors: errorsOf([echo?.phases.connect, echo?.phases.warmup, eSteady, eCap]).total,
       }
     : null;
   const beaconCap = cap ? perSec(cap.counters.answers, cap.seconds) : 0;
@@ -266,7 +278,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const ratio = (a: number, b: number | null | undefined): number | null => (b ? Math.round((a / b) * 1000) / 1000 : null);
   r.echoRatioSteady = r.throughput && r.echo ? ratio(r.throughput.answersPerSec, r.echo.answersPerSec) : null;
   r.echoRatio = cap && echoCap ? ratio(beaconCap, echoCap) : r.echoRatioSteady;
-  r.errors = errorsOf([conn, steady, cap, pool.phases.hold]);
+  r.errors = errorsOf([conn, warm, steady, cap, pool.phases.hold]);
   const measured = steady ?? pool.phases.hold;
   r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
@@ -291,6 +303,7 @@ function fillDefaults(r: Partial<Results>): Results {
     config: r.config ?? {},
     locToNearest: r.locToNearest ?? empty,
     moveToRepush: r.moveToRepush ?? empty,
+    warmup: r.warmup ?? null,
     assignWs: r.assignWs ?? empty,
     connect: r.connect ?? empty,
     throughput: r.throughput ?? null,

@@ -134,7 +134,7 @@ function fire(d: number, now: number): void {
   if (phase === 'capacity') {
     // Closed loop: the next loc goes when the last one is answered (or after 2 s without answer).
     if (pendingLoc[d] === pendingLoc[d] && now - pendingLoc[d] < 2000) return schedule(d, pendingLoc[d] + 2000);
-  } else if (phase !== 'steady') return;
+  } else if (phase !== 'steady' && phase !== 'warmup') return;
   advance(m, lastDelay[d] || 1000);
   if (pendingLoc[d] === pendingLoc[d]) counters.unanswered++;
   pendingLoc[d] = NaN;
@@ -145,7 +145,7 @@ function fire(d: number, now: number): void {
     counters.locSent++;
   }
   lastDelay[d] = nextInterval(m);
-  if (phase === 'steady' || !isOpen[d]) schedule(d, now + lastDelay[d]);
+  if (phase === 'steady' || phase === 'warmup' || !isOpen[d]) schedule(d, now + lastDelay[d]);
   // in capacity the answer schedules the next send
 }
 
@@ -324,9 +324,11 @@ const statsTimer = setInterval(flushStats, 1000);
 
 function enterPhase(p: Phase): void {
   flushStats(); // every sample belongs to exactly one phase
+  const prev = phase;
   phase = p;
   const now = sharedNow();
-  if (p === 'steady') {
+  // warmup → steady is the same load going on: only the phase label of the samples changes.
+  if (p === 'warmup' || (p === 'steady' && prev !== 'warmup')) {
     for (let d = nOff; d < N; d++) {
       const m = movers[d];
       lastDelay[d] = nextInterval(m);

@@ -13,9 +13,9 @@ describe('args', () => {
   it('has bounded defaults and parses the documented flags', () => {
     const a = parseArgs([], {});
     if (a === 'help') throw new Error('unexpected');
-    expect(a).toMatchObject({ mode: 'load', officers: 100, citizens: 400, encoding: 'json', echo: true });
-    const b = parseArgs(['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo'], {});
-    expect(b).toMatchObject({ officers: 10000, citizens: 40000, durationS: 60, rate: 20000, encoding: 'msgpack', echo: false });
+    expect(a).toMatchObject({ mode: 'load', officers: 100, citizens: 400, encoding: 'json', echo: true, warmupS: 5 });
+    const b = parseArgs(['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo', '--warmup', '0'], {});
+    expect(b).toMatchObject({ officers: 10000, citizens: 40000, durationS: 60, rate: 20000, encoding: 'msgpack', echo: false, warmupS: 0 });
     expect(parseArgs(['--help'], {})).toBe('help');
   });
 
@@ -26,6 +26,9 @@ describe('args', () => {
       ['--officers', '1e12'],
       ['--duration', '0'],
       ['--duration', '99999'],
+      ['--warmup', '-1'],
+      ['--warmup', '601'],
+      ['--warmup', 'soon'],
       ['--citizens', '1.5'],
       ['--workers', '1000'],
       ['--encoding', 'xml'],

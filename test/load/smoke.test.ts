@@ -31,7 +31,7 @@ function runHarness(args: string[], timeoutMs: number): Promise<{ code: number |
 describe('load harness smoke run', () => {
   it('drives a few hundred devices through embedded Beacon and writes a complete report with zero errors', async () => {
     const r = await runHarness(
-      ['--officers', '60', '--citizens', '240', '--duration', '4', '--capacity', '1', '--echo-duration', '2', '--assign-seconds', '1', '--assign-connections', '10', '--workers', '1', '--quiet', '--out', out],
+      ['--officers', '60', '--citizens', '240', '--warmup', '1', '--duration', '4', '--capacity', '1', '--echo-duration', '2', '--assign-seconds', '1', '--assign-connections', '10', '--workers', '1', '--quiet', '--out', out],
       150_000,
     );
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -43,6 +43,10 @@ describe('load harness smoke run', () => {
       for (const f of ['count', 'p50', 'p90', 'p99', 'p999', 'max']) expect(typeof res[key][f], `${key}.${f}`).toBe('number');
     }
     expect(res.locToNearest.count).toBeGreaterThan(0);
+    // The warm-up ran the same load and its samples were kept apart from the steady figures.
+    expect(res.warmup.seconds).toBeGreaterThanOrEqual(1);
+    expect(res.warmup.locToNearest.count).toBeGreaterThan(0);
+    expect(res.timeline.some((p: { phase: string }) => p.phase === 'warmup')).toBe(true);
     expect(res.locToNearest.p50).toBeLessThanOrEqual(res.locToNearest.p99);
     expect(res.connect.count).toBe(300);
     expect(typeof res.echoRatio).toBe('number');
@@ -55,6 +59,7 @@ describe('load harness smoke run', () => {
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i); // opens offline: no scripts, no remote URLs
     expect(r.stdout).toContain('citizen loc → nearest');
+    expect(r.stdout).toContain('loc → nearest, warm-up');
   }, 180_000);
 
   it('refuses a non-loopback target before sending anything', async () => {
