@@ -268,7 +268,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
         rtt: summarize(eSteady.hists.loc),
         answersPerSec: perSec(eSteady.counters.answers, eSteady.seconds),
         framesInPerSec: perSec(eSteady.counters.framesIn, eSteady.seconds),
-        connect: summarize(mergeHists([echo?.phases.connect, eSteady], 'connect')),
+        connect: summarize(mergeHists([echo?.phases.connect, echo?.phases.warmup, eSteady], 'connect')),
         errors: errorsOf([echo?.phases.connect, echo?.phases.warmup, eSteady, eCap]).total,
       }
     : null;
