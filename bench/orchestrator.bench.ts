@@ -56,7 +56,8 @@ async function child(kind: Kind): Promise<void> {
     const { loadConfig } = await import('../src/config.js');
     const { MemoryBus, SingleNodeDirectory } = await import('../src/coordination/index.js');
     const { createLogger } = await import('../src/log.js');
-    const { createOrchestrator, FileConnectionStream, resolveDeviceKeys, STREAM_FILE_NAME } = await import('../src/orchestrator/index.js');
+    const { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME } = await import('../src/orchestrator/index.js');
+    const { resolveDeviceKeys } = await import('../src/auth/index.js');
     const dataDir = mkdtempSync(join(tmpdir(), 'beacon-bench-orch-'));
     const config = loadConfig({ LOG_LEVEL: 'warn', DATA_DIR: dataDir, JWT_SECRET: SECRET });
     const stream = await FileConnectionStream.open(join(dataDir, STREAM_FILE_NAME));
@@ -157,7 +158,7 @@ const zips = ((zipsModule as unknown as { default?: ZipRecord[] }).default ?? zi
 
 /** `n` citizens spread over NYC's zip centroids: a token each, a position near its zip's centroid. */
 async function makeRequests(n: number, withZip: boolean): Promise<autocannon.Request[]> {
-  const { mintDeviceToken } = await import('../src/orchestrator/index.js');
+  const { mintDeviceToken } = await import('../src/auth/index.js');
   const nyc = zips.filter((z) => /^1(0[0-4]|1[0-46])/.test(z.zipCode) && z.latitude > 40.49 && z.latitude < 40.92 && z.longitude > -74.27 && z.longitude < -73.68);
   const secret = new TextEncoder().encode(SECRET);
   const out: autocannon.Request[] = [];

@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { startEmbedded, type Embedded } from '../src/embedded.js';
 import { createLogger } from '../src/log.js';
-import { mintDeviceToken, readStreamFile, resolveDeviceKeys } from '../src/orchestrator/index.js';
+import { mintDeviceToken, resolveDeviceKeys } from '../src/auth/index.js';
+import { readStreamFile } from '../src/orchestrator/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type ServerMessage, type SocketAssignment } from '../src/protocol/index.js';
 
 const STEP_TIMEOUT_MS = 10_000;

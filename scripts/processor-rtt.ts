@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { newTicketId, signTicket } from '../src/auth/ticket.js';
+import { newTicketId, ticketSigner } from '../src/auth/ticket.js';
 import { loadConfig } from '../src/config.js';
 import { MemoryBus } from '../src/coordination/index.js';
 import { createLogger } from '../src/log.js';
@@ -47,7 +47,7 @@ async function drive(): Promise<void> {
   const box = () => ({ lat: 40.7 + rnd() * 0.2, lng: -74.05 + rnd() * 0.25 });
   const open = (role: 'officer' | 'citizen', sub: string) =>
     new Promise<WebSocket>((resolve, reject) => {
-      const t = signTicket(secret, { sub, acct: 'a', role, node: NODE, zip: '10001', profile: { name: sub }, exp: Date.now() + 60_000, jti: newTicketId() });
+      const t = ticketSigner(secret)({ sub, acct: 'a', role, node: NODE, zip: '10001', profile: { name: sub }, exp: Date.now() + 60_000, jti: newTicketId() });
       const ws = new WebSocket(`${url}?ticket=${t}`);
       ws.once('message', () => resolve(ws)); // hello
       ws.once('error', reject);

@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { MemoryBus, SingleNodeDirectory } from './coordination/index.js';
 import { createLogger, type Logger } from './log.js';
-import {
-  createOrchestrator,
-  FileConnectionStream,
-  resolveDeviceKeys,
-  STREAM_FILE_NAME,
-  type DeviceKeys,
-  type Orchestrator,
-} from './orchestrator/index.js';
+import { resolveDeviceKeys, type DeviceKeys } from './auth/index.js';
+import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator } from './orchestrator/index.js';
 import { startProcessor, type Processor } from './processor/index.js';
 
 export const EMBEDDED_NODE_ID = 'local';

@@ -3,7 +3,7 @@
 // DATA_DIR/jwt-secret, created if missing). Prints only the token, so `TOKEN=$(beacon token ...)`
 // works. `--role operator` mints a token for the operations map (/map), nothing else accepts it.
 import { ConfigError, loadConfig } from '../config.js';
-import { mintDeviceToken, resolveDeviceKeys } from '../orchestrator/index.js';
+import { mintDeviceToken, resolveDeviceKeys } from '../auth/index.js';
 import type { PublicProfile, Role } from '../protocol/index.js';
 
 export const TOKEN_USAGE = `usage: npm run -s token -- --role officer|citizen|operator --sub <profile id> [--acct <account id>]

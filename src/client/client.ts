@@ -8,8 +8,10 @@ import {
   CLOSE_CODES,
   decodeServerFrame,
   encodeMessage,
+  isId,
   isLat,
   isLng,
+  MAX_ID_LENGTH,
   type ByeReason,
   type ClientMessage,
   type ConnectionAccepted,
@@ -206,7 +208,7 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   /** Officer: answer a `req`. */
   respond(id: string, accept: boolean): boolean {
     this.requireRole('officer', 'respond');
-    if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new RangeError('id must be a non-empty string of at most 128 characters');
+    if (!isId(id)) throw new RangeError(`id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
     if (typeof accept !== 'boolean') throw new TypeError('accept must be a boolean');
     return this.send({ t: 'resp', id, accept });
   }

@@ -2,8 +2,10 @@
 // requests. Paths and shapes come from src/protocol; `fetch` is injectable (tests, old runtimes).
 import {
   HTTP_PATHS,
+  isId,
   isLat,
   isLng,
+  MAX_ID_LENGTH,
   type ConnectionAccepted,
   type ConnectionRecord,
   type Role,
@@ -100,12 +102,12 @@ export function ticketUrl(a: Pick<SocketAssignment, 'url' | 'ticket'>): string {
 
 /** Citizen: ask to connect with an officer (POST /v1/connections). */
 export async function requestConnection(opts: HttpOptions, officerId: string): Promise<ConnectionAccepted> {
-  if (typeof officerId !== 'string' || officerId.length === 0 || officerId.length > 128) throw new RangeError('officerId must be a non-empty string of at most 128 characters');
+  if (!isId(officerId)) throw new RangeError(`officerId must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
   return (await call(opts, 'POST', HTTP_PATHS.connections, { officerId })) as ConnectionAccepted;
 }
 
 /** State of a connection request (GET /v1/connections/:id). */
 export async function getConnection(opts: HttpOptions, id: string): Promise<ConnectionRecord> {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new RangeError('id must be a non-empty string of at most 128 characters');
+  if (!isId(id)) throw new RangeError(`id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
   return (await call(opts, 'GET', `${HTTP_PATHS.connections}/${encodeURIComponent(id)}`)) as ConnectionRecord;
 }

@@ -14,7 +14,8 @@ import {
 } from '../adapters/redis/index.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
-import { createOrchestrator, resolveDeviceKeys, type Orchestrator } from '../orchestrator/index.js';
+import { resolveDeviceKeys } from '../auth/index.js';
+import { createOrchestrator, type Orchestrator } from '../orchestrator/index.js';
 
 export interface OrchestratorRoleOptions {
   logger?: Logger;

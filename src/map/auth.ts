@@ -1,30 +1,19 @@
 // Operator tokens for the operations map: a JWT signed with the device-token key (same issuer and
-// audience rules) whose `role` is `operator`. Only the map accepts this role; device routes refuse it.
-import { jwtVerify } from 'jose';
-import type { DeviceKeys } from '../orchestrator/index.js';
+// audience rules, verified by src/auth/jwt.ts) whose `role` is `operator`. Only the map accepts this
+// role; device routes refuse it.
+import { bearerToken, verifyJwt, type JwtOptions } from '../auth/index.js';
+import { isId } from '../protocol/index.js';
 
-export interface OperatorAuthOptions {
-  keys: DeviceKeys;
-  issuer?: string;
-  audience?: string;
+export interface OperatorAuthOptions extends JwtOptions {
   now?: () => number;
 }
 
-const MAX_TOKEN_LENGTH = 8192;
-
 /** The operator's `sub`, or null for anything that is not a valid, unexpired operator token. */
 export async function verifyOperator(token: unknown, o: OperatorAuthOptions): Promise<string | null> {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_\-.]+$/.test(token)) return null;
+  if (typeof token !== 'string') return null;
   try {
-    const { payload } = await jwtVerify(token, o.keys.key as Uint8Array, {
-      algorithms: o.keys.algorithms,
-      issuer: o.issuer,
-      audience: o.audience,
-      currentDate: new Date(o.now ? o.now() : Date.now()),
-      requiredClaims: ['exp', 'sub'],
-    });
-    if (payload.role !== 'operator' || typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) return null;
-    return payload.sub;
+    const payload = await verifyJwt(token, o, o.now ? o.now() : Date.now());
+    return payload.role === 'operator' && isId(payload.sub) ? payload.sub : null;
   } catch {
     return null;
   }
@@ -32,8 +21,8 @@ export async function verifyOperator(token: unknown, o: OperatorAuthOptions): Pr
 
 /** `Authorization: Bearer <t>` first, else `?token=` (a browser navigating to /map cannot set headers). */
 export function tokenOf(authorization: string | undefined, query: unknown): string | undefined {
-  const m = typeof authorization === 'string' ? /^Bearer +(\S+)$/i.exec(authorization.trim()) : null;
-  if (m) return m[1];
+  const fromHeader = bearerToken(authorization);
+  if (fromHeader) return fromHeader;
   const q = query as Record<string, unknown> | null;
   return q && typeof q.token === 'string' ? q.token : undefined;
 }

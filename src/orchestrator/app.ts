@@ -14,7 +14,7 @@ import { OperationsMap, type MapLiveSource } from '../map/index.js';
 import { listenToProcessors } from './bus-listener.js';
 import { ConnectionService } from './connections.js';
 import { DeviceAuth, type DeviceIdentity } from './device-auth.js';
-import type { DeviceKeys } from './device-keys.js';
+import { ticketSigner, type DeviceKeys } from '../auth/index.js';
 import { errorHandler, sendError } from './errors.js';
 import { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './metrics.js';
@@ -25,7 +25,6 @@ import { connectionRoutes } from './routes/connections.js';
 import type { RouteContext, TypedApp } from './routes/context.js';
 import { DOCS_PATH, opsRoutes } from './routes/ops.js';
 import { socketRoutes } from './routes/sockets.js';
-import { ticketSigner } from './ticket-signer.js';
 
 export type OrchestratorConfig = Pick<Config, 'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
 
@@ -164,7 +163,6 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     readiness,
     metrics,
     extraMetrics: async () => (await Promise.all((o.extraRegistries ?? []).map((r) => r.metrics()))).join('\n'),
-    ticketSecret: o.ticketSecret,
     signTicket: ticketSigner(o.ticketSecret),
     ticketTtlMs: o.config.TICKET_TTL_MS,
     isDraining: () => draining,

@@ -1,9 +1,8 @@
 // Device tokens (SPEC §2 "HTTP"): `Authorization: Bearer <JWT>` with `sub` (profile id), `acct`
 // (account id) and `role`. Optional `name`, `badge`, `precinct` claims become the public profile
 // other devices see. Every failure is an HttpError: 401 unauthorized / token_expired, 403 wrong_role.
-import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { PublicProfile, Role } from '../protocol/index.js';
-import type { DeviceKeys } from './device-keys.js';
+import { bearerToken, isTokenShaped, JwtError, publicProfile, verifyJwt, type JwtOptions } from '../auth/index.js';
+import { isId, type PublicProfile, type Role } from '../protocol/index.js';
 import { HttpError } from './errors.js';
 
 export interface DeviceIdentity {
@@ -13,23 +12,12 @@ export interface DeviceIdentity {
   profile: PublicProfile;
 }
 
-export interface DeviceAuthOptions {
-  keys: DeviceKeys;
-  issuer?: string;
-  audience?: string;
+export interface DeviceAuthOptions extends JwtOptions {
   /** Clock, ms since the epoch. */
   now?: () => number;
   /** Verified tokens remembered (default 10,000; 0 disables). */
   cacheSize?: number;
 }
-
-/** Longer tokens are refused before any parsing (a JWT from a real provider is well below). */
-const MAX_TOKEN_LENGTH = 8192;
-const MAX_ID_LENGTH = 128;
-/** Profile strings are cut to this: they are shown on a phone, not stored. */
-const MAX_PROFILE_LENGTH = 64;
-
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 
 /**
  * A device re-asks for a socket with the same token (reconnects, replaced sockets), so verified
@@ -102,27 +90,18 @@ export class DeviceAuth {
   }
 
   private async check(token: string, nowMs: number): Promise<{ id: DeviceIdentity; expMs: number }> {
-    const { keys, issuer, audience } = this.options;
-    let payload: JWTPayload;
+    let payload;
     try {
-      const r = await jwtVerify(token, keys.key as Uint8Array, {
-        algorithms: keys.algorithms,
-        issuer,
-        audience,
-        currentDate: new Date(nowMs),
-        // A token must say when it ends: a leaked one must not work forever.
-        requiredClaims: ['exp', 'sub'],
-      });
-      payload = r.payload;
+      payload = await verifyJwt(token, this.options, nowMs);
     } catch (e) {
-      if (e instanceof errors.JWTExpired) throw new HttpError('token_expired');
+      if (e instanceof JwtError && e.reason === 'expired') throw new HttpError('token_expired');
       // Bad signature, `alg: none` or another algorithm, malformed, wrong iss/aud, unknown kid:
       // the client learns only that the token is not acceptable.
       throw new HttpError('unauthorized', 'the bearer token is not valid');
     }
     const id = identityOf(payload);
     // jose checked `exp` with its default clock tolerance of 0, so this is the moment it ends.
-    const expMs = (payload.exp as number) * 1000;
+    const expMs = payload.exp * 1000;
     this.cache.set(token, id, expMs);
     return { id, expMs };
   }
@@ -138,25 +117,14 @@ export class DeviceAuth {
 /** The bearer token of an Authorization header, or an HttpError. */
 function tokenOf(authorization: string | undefined): string {
   if (typeof authorization !== 'string') throw new HttpError('unauthorized', 'missing `Authorization: Bearer <token>` header');
-  const m = /^Bearer +([A-Za-z0-9_\-.]+)$/i.exec(authorization.trim());
-  if (!m || m[1].length > MAX_TOKEN_LENGTH) throw new HttpError('unauthorized', 'the Authorization header must be `Bearer <token>`');
-  return m[1];
+  const token = bearerToken(authorization);
+  if (!isTokenShaped(token)) throw new HttpError('unauthorized', 'the Authorization header must be `Bearer <token>`');
+  return token;
 }
 
-function identityOf(p: JWTPayload): DeviceIdentity {
+function identityOf(p: Record<string, unknown>): DeviceIdentity {
   if (!isId(p.sub)) throw new HttpError('unauthorized', 'the token `sub` must be a profile id');
   if (!isId(p.acct)) throw new HttpError('unauthorized', 'the token `acct` must be an account id');
   if (p.role !== 'officer' && p.role !== 'citizen') throw new HttpError('unauthorized', 'the token `role` must be `officer` or `citizen`');
-  const profile: PublicProfile = {};
-  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v.slice(0, MAX_PROFILE_LENGTH) : undefined);
-  const name = str(p.name);
-  if (name) profile.name = name;
-  // Badge and precinct are an officer's; a citizen token carrying them does not get to show them.
-  if (p.role === 'officer') {
-    const badge = str(p.badge);
-    const precinct = str(p.precinct);
-    if (badge) profile.badge = badge;
-    if (precinct) profile.precinct = precinct;
-  }
-  return { sub: p.sub, acct: p.acct, role: p.role, profile };
+  return { sub: p.sub, acct: p.acct, role: p.role, profile: publicProfile(p, p.role) };
 }

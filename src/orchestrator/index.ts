@@ -3,7 +3,6 @@
 export { createOrchestrator, type Orchestrator, type OrchestratorConfig, type OrchestratorOptions } from './app.js';
 export { ConnectionService } from './connections.js';
 export { DeviceAuth, type DeviceIdentity } from './device-auth.js';
-export { JWT_SECRET_FILE, mintDeviceToken, resolveDeviceKeys, type DeviceKeys, type MintOptions } from './device-keys.js';
 export { HttpError } from './errors.js';
 export { FileConnectionStream, readStreamFile, STREAM_FILE_NAME } from './file-stream.js';
 export { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';

@@ -1,7 +1,7 @@
 // startProcessor: one uWS app with the websocket route `/ws` and plain HTTP `/healthz` and
 // `/metrics`, wired to the live index, the bus and the timers (window sweep, node.stats).
 import { performance } from 'node:perf_hooks';
-import { TicketReplayGuard } from '../auth/ticket.js';
+import { TicketReplayGuard, ticketVerifier } from '../auth/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type NodeStats } from '../coordination/index.js';
 import { HTTP_PATHS } from '../protocol/index.js';
 import type { Processor, ProcessorOptions } from './api.js';
@@ -79,6 +79,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   ctx.live = live;
 
   const guard = new TicketReplayGuard();
+  const verify = ticketVerifier(opts.ticketSecret);
   let draining = false;
   const busy = () => officers.size + citizens.size;
 
@@ -96,7 +97,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
       /* Handlers */
       upgrade: (res, req, context) =>
         handleUpgrade(res, req, context, {
-          secret: opts.ticketSecret,
+          verify,
           nodeId,
           now,
           mono,

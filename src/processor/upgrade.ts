@@ -1,14 +1,14 @@
 // The websocket upgrade: the ticket is checked here, so a bad one is an HTTP 401 and no socket
 // ever exists (SPEC §2). Everything is synchronous, but headers are still copied out of `req`
 // first (it is stack-allocated and dies with this callback) and `onAborted` is registered.
-import { TicketReplayGuard, verifyTicket } from '../auth/ticket.js';
-import type { PublicProfile } from '../protocol/index.js';
+import { publicProfile, type TicketReplayGuard, type TicketVerifier } from '../auth/index.js';
+import { MAX_ID_LENGTH } from '../protocol/index.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { SocketData } from './session.js';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
 
 export interface UpgradeDeps {
-  secret: Buffer;
+  verify: TicketVerifier;
   nodeId: string;
   now: () => number;
   mono: () => number;
@@ -19,9 +19,6 @@ export interface UpgradeDeps {
   /** Why no new socket can be taken now (full, draining), or null. */
   refuseReason: () => string | null;
 }
-
-const MAX_ID_LENGTH = 128;
-const MAX_PROFILE_FIELD = 128;
 
 export function handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, deps: UpgradeDeps): void {
   const ticket = req.getQuery('ticket') ?? '';
@@ -44,7 +41,7 @@ export function handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_s
 
   if (!ticket) return refuse('401 Unauthorized', 'unauthorized', 'a `ticket` query parameter is required', 'missing');
   const now = deps.now();
-  const check = verifyTicket(deps.secret, ticket, deps.nodeId, now);
+  const check = deps.verify(ticket, deps.nodeId, now);
   if (!check.ok) return refuse('401 Unauthorized', 'unauthorized', `ticket refused: ${check.reason}`, check.reason);
   const c = check.claims;
   if (c.sub.length === 0 || c.sub.length > MAX_ID_LENGTH || c.acct.length > MAX_ID_LENGTH || c.zip.length > 16) {
@@ -62,7 +59,8 @@ export function handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_s
     acct: c.acct,
     role: c.role,
     zip: c.zip,
-    profile: publicProfile(c.profile, c.role),
+    // The orchestrator built the profile from the token; cleaned again, as everything a ticket carries.
+    profile: publicProfile(c.profile as Record<string, unknown>, c.role),
     openedAt: now,
     windowEndsAt: c.role === 'officer' ? now + deps.windowMs : 0,
     enc: wantMsgpack ? 'msgpack' : 'json',
@@ -81,19 +79,4 @@ export function handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_s
   };
   if (aborted) return;
   res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-}
-
-/** Only the fields the other side may see, as bounded strings: never account ids or anything else the ticket carries. */
-function publicProfile(p: PublicProfile, role: 'officer' | 'citizen'): PublicProfile {
-  const out: PublicProfile = {};
-  const pick = (v: unknown) => (typeof v === 'string' ? v.slice(0, MAX_PROFILE_FIELD) : undefined);
-  const name = pick(p.name);
-  if (name !== undefined) out.name = name;
-  if (role === 'officer') {
-    const badge = pick(p.badge);
-    const precinct = pick(p.precinct);
-    if (badge !== undefined) out.badge = badge;
-    if (precinct !== undefined) out.precinct = precinct;
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 // The orchestrator's HTTP contract (SPEC §2 "HTTP"): request and response schemas as TypeBox, so
 // routes validate with them, the OpenAPI document comes from them, and clients get the same types.
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_ID_LENGTH } from './limits.js';
 
 export const ZIP_PATTERN = '^[0-9]{5}$';
 
@@ -9,8 +10,8 @@ export const SocketQuery = Type.Object(
     lat: Type.Number({ minimum: -90, maximum: 90, description: 'latitude, WGS84 degrees' }),
     lng: Type.Number({ minimum: -180, maximum: 180, description: 'longitude, WGS84 degrees' }),
     zip: Type.Optional(Type.String({ pattern: ZIP_PATTERN, description: 'five-digit US zip code' })),
-    accountId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'must match the token `acct`' })),
-    profileId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'must match the token `sub`' })),
+    accountId: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, description: 'must match the token `acct`' })),
+    profileId: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, description: 'must match the token `sub`' })),
   },
   { additionalProperties: false },
 );
@@ -26,7 +27,7 @@ export const SocketAssignment = Type.Object({
 export type SocketAssignment = Static<typeof SocketAssignment>;
 
 export const ConnectionRequestBody = Type.Object(
-  { officerId: Type.String({ minLength: 1, maxLength: 128 }) },
+  { officerId: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) },
   { additionalProperties: false },
 );
 export type ConnectionRequestBody = Static<typeof ConnectionRequestBody>;
@@ -47,7 +48,7 @@ export const ConnectionRecord = Type.Object({
 });
 export type ConnectionRecord = Static<typeof ConnectionRecord>;
 
-export const ConnectionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export const ConnectionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) });
 export type ConnectionParams = Static<typeof ConnectionParams>;
 
 export const ErrorBody = Type.Object({

@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './validate.js';
 export * from './codec.js';
 export * from './http.js';
+export * from './limits.js';

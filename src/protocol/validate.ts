@@ -1,4 +1,5 @@
 // Validation of decoded client messages. Pure and allocation-light: it runs on every frame.
+import { isId, MAX_ID_LENGTH } from './limits.js';
 import type { ClientMessage, ServerMessage, ServerMessageType, WsErrorCode } from './messages.js';
 
 export type Parsed<T> = { ok: true; msg: T } | { ok: false; code: WsErrorCode; message: string };
@@ -13,11 +14,6 @@ export function isLat(v: unknown): v is number {
 /** A longitude in degrees: a finite number in [-180, 180]. */
 export function isLng(v: unknown): v is number {
   return typeof v === 'number' && v >= -180 && v <= 180;
-}
-
-const MAX_ID_LENGTH = 128;
-function isId(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -46,7 +42,7 @@ export function parseClientMessage(v: unknown): Parsed<ClientMessage> {
       if (typeof v.on !== 'boolean') return fail('bad_field', '`on` must be a boolean');
       return { ok: true, msg: { t: 'avail', on: v.on } };
     case 'resp':
-      if (!isId(v.id)) return fail('bad_field', '`id` must be a non-empty string of at most 128 characters');
+      if (!isId(v.id)) return fail('bad_field', `\`id\` must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
       if (typeof v.accept !== 'boolean') return fail('bad_field', '`accept` must be a boolean');
       return { ok: true, msg: { t: 'resp', id: v.id, accept: v.accept } };
     case 'ping':

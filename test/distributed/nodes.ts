@@ -2,7 +2,7 @@
 // helpers over real HTTP and websockets. Every process is killed when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mintDeviceToken } from '../../src/orchestrator/index.js';
+import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { TestClient } from '../helpers/ws-client.js';
 

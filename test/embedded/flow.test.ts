@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
-import { mintDeviceToken, readStreamFile } from '../../src/orchestrator/index.js';
+import { readStreamFile } from '../../src/orchestrator/index.js';
+import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { TestClient } from '../helpers/ws-client.js';
 

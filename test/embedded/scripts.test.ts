@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceAuth, resolveDeviceKeys } from '../../src/orchestrator/index.js';
+import { DeviceAuth } from '../../src/orchestrator/index.js';
+import { resolveDeviceKeys } from '../../src/auth/index.js';
 
 const SPAWN_TIMEOUT_MS = 90_000;
 let dataDir: string;

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { FEED_CLOSE, FEED_PATH, parseViewport } from '../../src/map/index.js';
-import { mintDeviceToken } from '../../src/orchestrator/index.js';
+import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 

@@ -12,7 +12,7 @@ import { wsTransport } from '../../src/client/ws-transport.js';
 import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
-import { mintDeviceToken } from '../../src/orchestrator/index.js';
+import { mintDeviceToken } from '../../src/auth/index.js';
 import type { Role } from '../../src/protocol/index.js';
 import { until } from '../helpers/ws-client.js';
 

@@ -1,6 +1,7 @@
 import { generateKeyPair, SignJWT, exportSPKI } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceAuth, HttpError, resolveDeviceKeys } from '../../src/orchestrator/index.js';
+import { DeviceAuth, HttpError } from '../../src/orchestrator/index.js';
+import { resolveDeviceKeys } from '../../src/auth/index.js';
 import { HTTP_PATHS } from '../../src/protocol/index.js';
 import { rawToken, SECRET, startOrch, TIMES_SQUARE, unsignedToken, type OrchFixture } from './fixture.js';
 

@@ -17,7 +17,8 @@ import {
   type ToProcessor,
 } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
-import { createOrchestrator, FileConnectionStream, mintDeviceToken, resolveDeviceKeys, STREAM_FILE_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
 import { until } from '../helpers/ws-client.js';
 

@@ -3,7 +3,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DeviceAuth, HttpError, mintDeviceToken, type DeviceKeys } from '../../src/orchestrator/index.js';
+import { DeviceAuth, HttpError } from '../../src/orchestrator/index.js';
+import { mintDeviceToken, type DeviceKeys } from '../../src/auth/index.js';
 import { lazyChildLoggerFactory } from '../../src/orchestrator/request-hooks.js';
 
 const secret = new TextEncoder().encode('test-secret-of-at-least-thirty-two-bytes!');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyTicket } from '../../src/auth/ticket.js';
+import { ticketVerifier } from '../../src/auth/index.js';
 import type { NodeInfo, ProcessorDirectory } from '../../src/coordination/index.js';
 import { HTTP_ERRORS, HTTP_PATHS } from '../../src/protocol/index.js';
 import { NODE, startOrch, TIMES_SQUARE, type OrchFixture } from './fixture.js';
@@ -29,7 +29,7 @@ describe('socket assignment', () => {
     expect(body.zip).toMatch(/^100\d\d$/);
     expect(body.url).toBe(`${NODE.url}?ticket=${encodeURIComponent(body.ticket)}`);
     expect(body.expiresAt).toBeGreaterThanOrEqual(before + 20_000);
-    const check = verifyTicket(f.ticketSecret, body.ticket, NODE.id, Date.now());
+    const check = ticketVerifier(f.ticketSecret)(body.ticket, NODE.id, Date.now());
     expect(check.ok).toBe(true);
     if (check.ok) {
       expect(check.claims).toMatchObject({ sub: 'o-1', acct: 'acct-o1', role: 'officer', node: NODE.id, zip: body.zip, exp: body.expiresAt });

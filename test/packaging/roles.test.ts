@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintDeviceToken } from '../../src/orchestrator/index.js';
+import { mintDeviceToken } from '../../src/auth/index.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 const root = join(import.meta.dirname, '../..');

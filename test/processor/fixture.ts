@@ -1,7 +1,7 @@
 // A real listening processor on a free port with a MemoryBus, and tickets minted like the
 // orchestrator mints them.
 import { randomBytes } from 'node:crypto';
-import { newTicketId, signTicket, type TicketClaims } from '../../src/auth/ticket.js';
+import { newTicketId, ticketSigner, type TicketClaims } from '../../src/auth/ticket.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryBus, ORCHESTRATOR_CHANNEL, type BusMessage, type ToOrchestrator } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
@@ -35,7 +35,7 @@ export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise
   const clients: TestClient[] = [];
 
   const ticket = (role: Role, sub: string, o: Partial<TicketClaims> = {}) =>
-    signTicket(secret, {
+    ticketSigner(secret)({
       sub,
       acct: `acct-${sub}`,
       role,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTicketId, signTicket } from '../../src/auth/ticket.js';
+import { newTicketId, ticketSigner } from '../../src/auth/ticket.js';
 import { ORCHESTRATOR_CHANNEL } from '../../src/coordination/index.js';
 import { startFixture, TestClient, until, type Fixture } from './fixture.js';
 
@@ -27,7 +27,7 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     ['malformed', () => `${base()}?ticket=not-a-ticket`],
     ['two dots', () => `${base()}?ticket=a.b.c`],
     ['huge', () => `${base()}?ticket=${'a'.repeat(3000)}.b`],
-    ['forged (other secret)', () => `${base()}?ticket=${signTicket(randomBytes(32), { sub: 'x', acct: 'a', role: 'citizen', node: 'node-test', zip: '10001', profile: {}, exp: Date.now() + 10_000, jti: newTicketId() })}`],
+    ['forged (other secret)', () => `${base()}?ticket=${ticketSigner(randomBytes(32))({ sub: 'x', acct: 'a', role: 'citizen', node: 'node-test', zip: '10001', profile: {}, exp: Date.now() + 10_000, jti: newTicketId() })}`],
     ['tampered body', () => {
       const t = f.ticket('citizen', 'x');
       const [body, sig] = t.split('.');

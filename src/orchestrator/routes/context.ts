@@ -7,7 +7,7 @@ import type { ConnectionService } from '../connections.js';
 import type { DeviceIdentity } from '../device-auth.js';
 import type { OrchestratorMetrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
-import type { TicketSigner } from '../ticket-signer.js';
+import type { TicketSigner } from '../../auth/index.js';
 
 export type TypedApp = FastifyInstance<
   RawServerDefault,
@@ -28,8 +28,7 @@ export interface RouteContext {
   metrics: OrchestratorMetrics;
   /** Text of other registries appended to /metrics (embedded mode: the processor's). */
   extraMetrics: () => Promise<string>;
-  ticketSecret: Buffer;
-  /** signTicket with ticketSecret, same bytes, cheaper (ticket-signer.ts). */
+  /** Signs with the ticket secret (auth/ticket.ts). */
   signTicket: TicketSigner;
   ticketTtlMs: number;
   isDraining(): boolean;

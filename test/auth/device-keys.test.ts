@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
-import { DeviceAuth, JWT_SECRET_FILE, mintDeviceToken, resolveDeviceKeys } from '../../src/orchestrator/index.js';
+import { DeviceAuth } from '../../src/orchestrator/index.js';
+import { JWT_SECRET_FILE, mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 
 let dir: string;
 beforeEach(async () => {
