@@ -64,7 +64,7 @@ async function child(kind: Kind): Promise<void> {
     const o = await createOrchestrator({
       config,
       bus: new MemoryBus(),
-      directory: new SingleNodeDirectory({ id: 'local', url: 'ws://127.0.0.1:8081/ws' }),
+      directory: new SingleNodeDirectory({ id: 'local', url: 'ws://127.0.0.1:8081/ws', epoch: 1 }),
       deviceKeys: await resolveDeviceKeys(config, { generate: false }),
       ticketSecret: randomBytes(32),
       stream,

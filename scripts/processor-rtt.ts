@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { newTicketId, ticketSigner } from '../src/auth/ticket.js';
+import { ticketSigner } from '../src/auth/index.js';
 import { loadConfig } from '../src/config.js';
 import { MemoryBus } from '../src/coordination/index.js';
 import { createLogger } from '../src/log.js';
@@ -23,13 +23,14 @@ const NODE = 'rtt';
 if (process.argv[2] === 'serve') {
   const secret = Buffer.from(process.argv[3], 'hex');
   const p = await startProcessor({
-    config: { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, IDLE_TIMEOUT_S: 960 },
+    // Citizens are placed anywhere in the box at once: the area and speed rules are off.
+    config: { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, IDLE_TIMEOUT_S: 960, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0 },
     nodeId: NODE,
     ticketSecret: secret,
     bus: new MemoryBus(),
     logger: createLogger('warn', 'rtt'),
   });
-  process.stdout.write(JSON.stringify({ url: p.url, port: p.port }) + '\n');
+  process.stdout.write(JSON.stringify({ url: p.url, port: p.port, epoch: p.epoch }) + '\n');
   process.on('SIGTERM', () => void p.close().then(() => process.exit(0)));
 } else {
   await drive();
@@ -42,12 +43,14 @@ async function drive(): Promise<void> {
   const pin = spawnSync('taskset', ['--version']).status === 0;
   const args = ['--import', 'tsx', new URL(import.meta.url).pathname, 'serve', secret.toString('hex')];
   const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const { url, port } = await new Promise<{ url: string; port: number }>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+  const { url, port, epoch } = await new Promise<{ url: string; port: number; epoch: number }>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+  const sign = ticketSigner(secret);
   const rnd = mulberry32(7);
   const box = () => ({ lat: 40.7 + rnd() * 0.2, lng: -74.05 + rnd() * 0.25 });
   const open = (role: 'officer' | 'citizen', sub: string) =>
     new Promise<WebSocket>((resolve, reject) => {
-      const t = ticketSigner(secret)({ sub, acct: 'a', role, node: NODE, zip: '10001', profile: { name: sub }, exp: Date.now() + 60_000, jti: newTicketId() });
+      const now = Date.now();
+      const t = sign({ sub, acct: 'a', role, node: NODE, epoch, zip: '10001', profile: { name: sub }, iat: now, exp: now + 60_000, tokenExp: now + 3_600_000, lat: 40.8, lng: -73.9 });
       const ws = new WebSocket(`${url}?ticket=${t}`);
       ws.once('message', () => resolve(ws)); // hello
       ws.once('error', reject);

@@ -58,7 +58,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
     const orchestrator = await createOrchestrator({
       config,
       bus,
-      directory: new SingleNodeDirectory({ id: nodeId, url: processor.url }),
+      directory: new SingleNodeDirectory({ id: nodeId, url: processor.url, epoch: processor.epoch }),
       deviceKeys,
       ticketSecret,
       stream,

@@ -354,6 +354,11 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   private dispatch(msg: ServerMessage): void {
     if (msg.t === 'bye') this.lastBye = msg.reason;
     this.emit(msg.t, msg as never);
+    // A citizen socket is bound to where it was assigned: moved out of its area, the client asks
+    // for a socket where it is now (the reconnect path assigns at the last position).
+    if (msg.t === 'err' && msg.code === 'out_of_area' && this.role === 'citizen' && this.backoff && this.transport) {
+      this.transport.close(1000, 'relocating');
+    }
   }
 
   private onDropped(code: number, reason: string): void {

@@ -5,6 +5,11 @@ export interface NodeInfo {
   id: string;
   /** Public websocket URL devices open (the ticket is appended as `?ticket=`). */
   url: string;
+  /**
+   * Which run of the node this is (its start time, ms since the epoch): tickets name it, so a
+   * node that restarted refuses tickets issued for its previous run.
+   */
+  epoch: number;
 }
 
 export interface ProcessorDirectory {

@@ -12,6 +12,8 @@ export interface SocketRecord {
   zip: string;
   /** When the socket opened, ms since the epoch. */
   at: number;
+  /** Officers: false after `avail: false` (they cannot be requested then); absent or true otherwise. */
+  available?: boolean;
 }
 
 /** What a processor reports about itself, periodically and on change. */
@@ -31,6 +33,8 @@ export interface NodeStats {
 export type ToOrchestrator =
   | { type: 'socket.open'; record: SocketRecord }
   | { type: 'socket.close'; record: SocketRecord; reason: string }
+  /** An officer said `avail`: `record.available` is the new state. */
+  | { type: 'socket.avail'; record: SocketRecord }
   | { type: 'conn.resp'; requestId: string; officerId: string; accept: boolean }
   | { type: 'node.stats'; stats: NodeStats };
 

@@ -12,6 +12,11 @@ export interface SocketRecordStore {
   /** Removes the record only if it is still this socket's (same node and open time); true when removed. */
   remove(record: SocketRecord): Promise<boolean>;
   get(role: Role, profileId: string): Promise<SocketRecord | undefined>;
+  /**
+   * Sets `available` on the record only if it is still this socket's (same node and open time), so
+   * a late report from a replaced socket cannot touch its successor's record; true when set.
+   */
+  setAvailable(record: SocketRecord, available: boolean): Promise<boolean>;
   /** Stores a node's latest stats (from `node.stats`); they expire without a fresh report. */
   putStats(stats: NodeStats): Promise<void>;
   /** Latest reported stats of every node whose report has not expired. */

@@ -86,7 +86,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
         for (const [k, v] of Object.entries(replicator.stats)) this.set({ what: k }, v);
       },
     });
-    const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
+    const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url, startedAt: processor.epoch }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
     registry.start();
     cleanup.push(() => registry.leave());
     // Ownership is computed by orchestrators; the directory here only tells the operator (logs).

@@ -5,7 +5,7 @@
 // by chord is the nearest on the sphere, with no special case for the antimeridian (the Aleutian
 // and Guam zips sit on both sides of ±180°) or the poles. A lookup visits a few dozen points
 // instead of 33,791. Built once, on first use.
-import { assertLatLng, EARTH_RADIUS_M } from './distance.js';
+import { assertLatLng, EARTH_RADIUS_M, haversine } from './distance.js';
 import { GeoError } from './errors.js';
 import { ZIP_RECORDS as zips } from './zip-data.js';
 
@@ -73,8 +73,11 @@ const q = new Float64Array(3);
 let sTree: ZipTree;
 let sBest = -1;
 let sBestD2 = 0;
+/** A tree index the search skips (-1: none): a centroid's nearest *other* centroid. */
+let sExclude = -1;
 
 function check(j: number): void {
+  if (j === sExclude) return;
   const xyz = sTree.xyz;
   const dx = xyz[3 * j] - q[0];
   const dy = xyz[3 * j + 1] - q[1];
@@ -105,9 +108,10 @@ function visit(left: number, right: number, axis: number): void {
 }
 
 /** Index (tree order) of the centroid nearest to the query, or -1 when none is within maxChord2; its chord² in sBestD2. */
-function nearestIndex(lat: number, lng: number, maxChord2: number): number {
+function nearestIndex(lat: number, lng: number, maxChord2: number, exclude = -1): number {
   sTree = tree ??= build();
   toVec(lat, lng, q, 0);
+  sExclude = exclude;
   sBest = -1;
   sBestD2 = maxChord2;
   visit(0, sTree.xyz.length / 3 - 1, 0);
@@ -130,7 +134,7 @@ export function nearestZip(lat: number, lng: number): { zip: string; dist: numbe
   assertLatLng(lat, lng);
   const i = nearestIndex(lat, lng, MAX_CHORD2);
   if (i < 0) return null;
-  return { zip: tree!.zip[i], dist: 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(sBestD2) / 2)) };
+  return { zip: tree!.zip[i], dist: chordToMetres(sBestD2) };
 }
 
 /** The zip of a position: nearest ZCTA centroid; GeoError('out_of_area') beyond MAX_ZIP_DISTANCE_M. */
@@ -158,4 +162,46 @@ export function zipCentroid(zip: string): { lat: number; lng: number } | undefin
 /** Every known zip code (ZCTA), e.g. for a bench or a shard map. */
 export function allZips(): readonly string[] {
   return (tree ??= build()).zip;
+}
+
+/**
+ * Room a claimed zip gets around its centroid (zipFits): at least ZIP_FIT_MIN_M, else
+ * ZIP_FIT_SPACINGS times the distance to the nearest other ZCTA centroid, at most
+ * MAX_ZIP_DISTANCE_M. Centroid spacing stands in for the ZCTA's size, which the data set does not
+ * carry: a dense city zip (neighbours ~2 km apart) gets 15 km, a rural one whose neighbours are
+ * 30 km away gets 90 km, an Alaskan one the full 200 km.
+ */
+export const ZIP_FIT_MIN_M = 15_000;
+export const ZIP_FIT_SPACINGS = 3;
+
+let spacing: Float64Array | null = null;
+
+function chordToMetres(c2: number): number {
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(c2) / 2));
+}
+
+/** Distance from centroid `i` (tree order) to the nearest other centroid, computed once per zip. */
+function spacingOf(i: number): number {
+  const t = (tree ??= build());
+  spacing ??= new Float64Array(t.zip.length).fill(NaN);
+  if (Number.isNaN(spacing[i])) {
+    const j = nearestIndex(t.lat[i], t.lng[i], MAX_CHORD2, i);
+    spacing[i] = j < 0 ? MAX_ZIP_DISTANCE_M : chordToMetres(sBestD2);
+  }
+  return spacing[i];
+}
+
+/**
+ * Whether a claimed zip can contain a position: it must be a known ZCTA whose centroid is within
+ * max(ZIP_FIT_MIN_M, ZIP_FIT_SPACINGS × its centroid spacing) of the position, capped at
+ * MAX_ZIP_DISTANCE_M. Without ZCTA polygons this is deliberately generous (a device on a zip's
+ * edge must pass); what it stops is a zip from another city or state.
+ */
+export function zipFits(zip: string, lat: number, lng: number): boolean {
+  assertLatLng(lat, lng);
+  const t = (tree ??= build());
+  const i = t.byZip.get(zip);
+  if (i === undefined) return false;
+  const room = Math.min(MAX_ZIP_DISTANCE_M, Math.max(ZIP_FIT_MIN_M, ZIP_FIT_SPACINGS * spacingOf(i)));
+  return haversine(lat, lng, t.lat[i], t.lng[i]) <= room;
 }

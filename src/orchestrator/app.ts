@@ -26,7 +26,7 @@ import type { RouteContext, TypedApp } from './routes/context.js';
 import { DOCS_PATH, opsRoutes } from './routes/ops.js';
 import { socketRoutes } from './routes/sockets.js';
 
-export type OrchestratorConfig = Pick<Config, 'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
+export type OrchestratorConfig = Pick<Config, 'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
 
 export interface OrchestratorOptions {
   config: OrchestratorConfig;
@@ -165,6 +165,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     extraMetrics: async () => (await Promise.all((o.extraRegistries ?? []).map((r) => r.metrics()))).join('\n'),
     signTicket: ticketSigner(o.ticketSecret),
     ticketTtlMs: o.config.TICKET_TTL_MS,
+    assignLimiter: new SlidingWindowLimiter(o.config.ASSIGNMENTS_PER_MINUTE),
     isDraining: () => draining,
     now,
   };

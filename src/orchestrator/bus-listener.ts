@@ -1,5 +1,5 @@
 // What the orchestrator takes from the bus (ORCHESTRATOR_CHANNEL): processors report sockets
-// opening and closing (the busy-socket records), their free/busy counts, and officers' answers to
+// opening and closing (the busy-socket records) and officers' availability, their free/busy counts, and officers' answers to
 // connection requests. Handlers never throw into the bus; store failures are logged.
 import { ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type SocketRecordStore } from '../coordination/index.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,9 @@ export function listenToProcessors(o: BusListenerOptions): () => void {
         o.metrics.socketEvents.inc({ type: 'close' });
         // Removes only this socket's record: a replacement that opened meanwhile keeps its own.
         o.records.remove(msg.record).catch(fail('removing a closed socket'));
+        return;
+      case 'socket.avail':
+        o.records.setAvailable(msg.record, msg.record.available !== false).catch(fail('recording an officer availability'));
         return;
       case 'node.stats':
         o.records.putStats(msg.stats).catch(fail('storing node stats'));

@@ -55,7 +55,8 @@ export class ConnectionService {
       throw new HttpError('rate_limited');
     }
     const officer = await o.records.get('officer', officerId);
-    if (!officer) {
+    // One answer for "no socket" and "not available": a citizen learns only that it cannot ask now.
+    if (!officer || officer.available === false) {
       o.metrics.connRequests.inc({ outcome: 'officer_unavailable' });
       throw new HttpError('officer_unavailable');
     }

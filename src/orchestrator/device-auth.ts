@@ -10,6 +10,8 @@ export interface DeviceIdentity {
   acct: string;
   role: Role;
   profile: PublicProfile;
+  /** When the token ends, ms since the epoch: tickets carry it and sockets close then. */
+  tokenExp: number;
 }
 
 export interface DeviceAuthOptions extends JwtOptions {
@@ -99,9 +101,9 @@ export class DeviceAuth {
       // the client learns only that the token is not acceptable.
       throw new HttpError('unauthorized', 'the bearer token is not valid');
     }
-    const id = identityOf(payload);
     // jose checked `exp` with its default clock tolerance of 0, so this is the moment it ends.
     const expMs = payload.exp * 1000;
+    const id = identityOf(payload, expMs);
     this.cache.set(token, id, expMs);
     return { id, expMs };
   }
@@ -122,9 +124,9 @@ function tokenOf(authorization: string | undefined): string {
   return token;
 }
 
-function identityOf(p: Record<string, unknown>): DeviceIdentity {
+function identityOf(p: Record<string, unknown>, tokenExp: number): DeviceIdentity {
   if (!isId(p.sub)) throw new HttpError('unauthorized', 'the token `sub` must be a profile id');
   if (!isId(p.acct)) throw new HttpError('unauthorized', 'the token `acct` must be an account id');
   if (p.role !== 'officer' && p.role !== 'citizen') throw new HttpError('unauthorized', 'the token `role` must be `officer` or `citizen`');
-  return { sub: p.sub, acct: p.acct, role: p.role, profile: publicProfile(p, p.role) };
+  return { sub: p.sub, acct: p.acct, role: p.role, profile: publicProfile(p, p.role), tokenExp };
 }

@@ -42,6 +42,13 @@ export class MemorySocketRecords implements SocketRecordStore {
     return true;
   }
 
+  async setAvailable(record: SocketRecord, available: boolean): Promise<boolean> {
+    const cur = this.records.get(`${record.role}:${record.profileId}`);
+    if (!cur || cur.node !== record.node || cur.at !== record.at) return false;
+    cur.available = available;
+    return true;
+  }
+
   async get(role: Role, profileId: string): Promise<SocketRecord | undefined> {
     return this.records.get(`${role}:${profileId}`);
   }

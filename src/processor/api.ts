@@ -20,6 +20,8 @@ export type ProcessorConfig = Pick<
   | 'MAX_SOCKETS'
   | 'MAX_BACKPRESSURE_BYTES'
   | 'IDLE_TIMEOUT_S'
+  | 'CITIZEN_AREA_M'
+  | 'MAX_SPEED_KMH'
 >;
 
 export interface ProcessorOptions {
@@ -31,10 +33,14 @@ export interface ProcessorOptions {
   logger: Logger;
   /** Clock, ms since the epoch (tests pass their own). */
   now?: () => number;
+  /** This run's epoch (NodeInfo.epoch), named by every ticket for this node; default: the start time. */
+  epoch?: number;
 }
 
 export interface Processor {
   readonly nodeId: string;
+  /** This run of the node: tickets issued for another run are refused (`node_restarted`). */
+  readonly epoch: number;
   /** Public websocket URL devices open (without ticket). */
   readonly url: string;
   /** The bound port (PROCESSOR_PORT=0 picks a free one). */

@@ -3,6 +3,7 @@
 import type { Bus, SocketRecord } from '../coordination/index.js';
 import type { Logger } from '../log.js';
 import type { ProcessorConfig } from './api.js';
+import type { ExpiryQueue } from './expiry-queue.js';
 import type { LiveIndex } from './live.js';
 import type { SendContext, SocketData } from './session.js';
 
@@ -20,10 +21,14 @@ export interface NodeContext extends SendContext {
   /** Open sockets by profile id, in open order (the window sweep relies on it). */
   officers: Map<string, SocketData>;
   citizens: Map<string, SocketData>;
+  /** Every open socket by the end of its device token. */
+  credentials: ExpiryQueue<SocketData>;
 }
 
 export function socketRecord(ctx: NodeContext, ud: SocketData): SocketRecord {
-  return { node: ctx.nodeId, url: ctx.url, role: ud.role, profileId: ud.id, zip: ud.zip, at: ud.openedAt };
+  const r: SocketRecord = { node: ctx.nodeId, url: ctx.url, role: ud.role, profileId: ud.id, zip: ud.zip, at: ud.openedAt };
+  if (ud.role === 'officer') r.available = ud.available;
+  return r;
 }
 
 /** The registry a socket's role lives in. */

@@ -3,8 +3,9 @@
 // is synchronous, nothing keeps a reference to it).
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
 import { decodeClientFrame, WS_ERROR_CODES, type ClientMessage, type WsErrorCode } from '../protocol/index.js';
-import type { NodeContext } from './context.js';
+import { socketRecord, type NodeContext } from './context.js';
 import { bye } from './lifecycle.js';
+import { checkCitizenMove } from './citizen-area.js';
 import { strike, takeToken } from './rate-limit.js';
 import { send, type SocketData } from './session.js';
 import type { WebSocket } from './uws.js';
@@ -42,6 +43,7 @@ function officerMessage(ctx: NodeContext, ud: SocketData, msg: ClientMessage, mo
       if (ud.available) ctx.live.applyOfficer(ud.id, { lat: msg.lat, lng: msg.lng }, { profile: ud.profile, zip: ud.zip });
       return;
     case 'avail':
+      if (ud.available !== msg.on) ctx.bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.avail', record: { ...socketRecord(ctx, ud), available: msg.on } });
       ud.available = msg.on;
       if (!msg.on) ctx.live.applyOfficer(ud.id, null, { profile: ud.profile });
       else if (!Number.isNaN(ud.lat)) ctx.live.applyOfficer(ud.id, { lat: ud.lat, lng: ud.lng }, { profile: ud.profile, zip: ud.zip });
@@ -63,10 +65,16 @@ function officerMessage(ctx: NodeContext, ud: SocketData, msg: ClientMessage, mo
 
 function citizenMessage(ctx: NodeContext, ud: SocketData, msg: ClientMessage, mono: number): void {
   switch (msg.t) {
-    case 'loc':
+    case 'loc': {
+      const refused = checkCitizenMove(ctx.config, ud, msg.lat, msg.lng, ctx.now());
+      if (refused) {
+        reject(ctx, ud, refused, WS_ERROR_CODES[refused], mono);
+        return;
+      }
       ctx.live.citizenLoc(ud.id, msg.lat, msg.lng);
       ctx.metrics.locHandling.observe((ctx.mono() - mono) / 1000);
       return;
+    }
     case 'ping':
       send(ctx, ud, { t: 'pong', at: ctx.now() });
       return;

@@ -23,6 +23,7 @@ export function onOpen(ctx: NodeContext, ws: WebSocket<SocketData>): void {
     reg.delete(ud.id);
   }
   reg.set(ud.id, ud);
+  ctx.credentials.add(ud);
   if (ud.role === 'citizen') ctx.live.addCitizen(ud.id);
 
   const hello: HelloMessage = {
@@ -45,6 +46,7 @@ export function onClose(ctx: NodeContext, ws: WebSocket<SocketData>, code: numbe
   if (ud.closed) return;
   ud.closed = true;
   ud.ws = null;
+  ctx.credentials.delete(ud);
   // uWS reports 1006 for drops, idle timeouts and frames above maxPayloadLength (it closes those itself).
   const reason = ud.closeReason || (code === 1006 ? 'dropped' : code === 1009 ? 'too_large' : 'client');
   ctx.metrics.closes.inc({ reason });
@@ -82,6 +84,11 @@ export function expireWindows(ctx: NodeContext): void {
     if (ud.windowEndsAt > now) break;
     bye(ctx, ud, 'window_expired', true);
   }
+}
+
+/** Ends the sockets whose device token expired: `bye: unauthorized` (4003), as the token no longer holds. */
+export function expireCredentials(ctx: NodeContext): void {
+  ctx.credentials.sweep(ctx.now(), (ud) => bye(ctx, ud, 'unauthorized', true));
 }
 
 /** Closes every socket: with `bye: drain` when `ceremony`, forcefully otherwise. */

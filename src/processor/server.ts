@@ -7,7 +7,8 @@ import { HTTP_PATHS } from '../protocol/index.js';
 import type { Processor, ProcessorOptions } from './api.js';
 import { socketRecord, type NodeContext } from './context.js';
 import { onMessage } from './handlers.js';
-import { closeAll, expireWindows, onClose, onOpen } from './lifecycle.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import { closeAll, expireCredentials, expireWindows, onClose, onOpen } from './lifecycle.js';
 import { LiveIndex, type LiveSink } from './live.js';
 import { createMetrics } from './metrics.js';
 import { onBusMessage } from './requests.js';
@@ -26,6 +27,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const { config, nodeId, bus } = opts;
   const logger = opts.logger.child({ node: nodeId });
   const now = opts.now ?? Date.now;
+  const epoch = opts.epoch ?? now();
   const mono = () => performance.now();
   const officers = new Map<string, SocketData>();
   const citizens = new Map<string, SocketData>();
@@ -50,6 +52,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     live: null as unknown as LiveIndex,
     officers,
     citizens,
+    credentials: new ExpiryQueue(now()),
   };
   const sink: LiveSink = {
     nearest(cid, msg, reply) {
@@ -99,6 +102,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
         handleUpgrade(res, req, context, {
           verify,
           nodeId,
+          epoch,
           now,
           mono,
           guard,
@@ -156,6 +160,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const ticker = setInterval(() => {
     try {
       expireWindows(ctx);
+      expireCredentials(ctx);
       const m = mono();
       if (m - lastStats >= STATS_EVERY_MS) {
         lastStats = m;
@@ -183,6 +188,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
 
   return {
     nodeId,
+    epoch,
     url: ctx.url,
     port,
     registry: metrics.registry,

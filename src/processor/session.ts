@@ -35,9 +35,18 @@ export interface SocketData {
   lng: number;
   /** Connection requests delivered and not yet answered: request id → expiresAt. */
   pending: Map<string, number> | null;
+  /** When the device token that obtained the ticket expires: the socket is closed then (ms since the epoch). */
+  tokenExp: number;
   // citizens
   /** A coalesced push was held back by backpressure; re-mark on drain. */
   pushHeld: boolean;
+  /** Where the socket was assigned: a citizen `loc` farther than CITIZEN_AREA_M from it is refused. Never logged. */
+  areaLat: number;
+  areaLng: number;
+  /** The speed rule's anchor (citizen-area.ts): where the device can be at most, as of anchorAt (wall ms). Never logged. */
+  anchorLat: number;
+  anchorLng: number;
+  anchorAt: number;
 }
 
 export interface SendContext {

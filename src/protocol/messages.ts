@@ -143,6 +143,8 @@ export const WS_ERROR_CODES = {
   not_allowed: 'this role may not send this message',
   unknown_request: 'no pending connection request with this id for this officer',
   rate_limited: 'too many messages; slow down or the socket will be closed',
+  out_of_area: 'the position is too far from where this socket was assigned; ask the orchestrator for a socket where you are now',
+  implausible_move: 'the position implies a move faster than any vehicle; it was ignored',
 } as const;
 export type WsErrorCode = keyof typeof WS_ERROR_CODES;
 
@@ -151,7 +153,7 @@ export const BYE_REASONS = {
   window_expired: 'the officer availability window ended',
   replaced: 'a newer socket for the same profile replaced this one',
   drain: 'the node is shutting down; ask the orchestrator for a new socket',
-  unauthorized: 'the ticket is no longer valid',
+  unauthorized: 'the credentials that opened this socket expired; get a fresh token and ask for a new socket',
   abuse: 'too many bad or excessive frames',
 } as const;
 export type ByeReason = keyof typeof BYE_REASONS;

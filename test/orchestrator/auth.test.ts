@@ -140,7 +140,7 @@ describe('DeviceAuth with a public key', () => {
       .setAudience('beacon')
       .setExpirationTime('5m')
       .sign(privateKey);
-    await expect(auth.verify(`Bearer ${good}`)).resolves.toEqual({ sub: 'o-1', acct: 'a-1', role: 'officer', profile: { name: 'Ofc. Diaz', badge: '4411', precinct: '14' } });
+    await expect(auth.verify(`Bearer ${good}`)).resolves.toEqual({ sub: 'o-1', acct: 'a-1', role: 'officer', profile: { name: 'Ofc. Diaz', badge: '4411', precinct: '14' }, tokenExp: expect.any(Number) });
 
     const wrongAud = await new SignJWT({ acct: 'a-1', role: 'officer' }).setProtectedHeader({ alg: 'RS256' }).setSubject('o-1').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
     await expect(auth.verify(`Bearer ${wrongAud}`)).rejects.toMatchObject({ code: 'unauthorized' });
@@ -161,6 +161,6 @@ describe('DeviceAuth with a public key', () => {
       .setSubject('c-2')
       .setExpirationTime('5m')
       .sign(privateKey);
-    await expect(auth.verify(`Bearer ${t}`)).resolves.toEqual({ sub: 'c-2', acct: 'a-2', role: 'citizen', profile: { name: 'Sam' } });
+    await expect(auth.verify(`Bearer ${t}`)).resolves.toEqual({ sub: 'c-2', acct: 'a-2', role: 'citizen', profile: { name: 'Sam' }, tokenExp: expect.any(Number) });
   });
 });

@@ -22,7 +22,7 @@ import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
 import { until } from '../helpers/ws-client.js';
 
-export const NODE = { id: 'node-a', url: 'ws://127.0.0.1:9/ws' };
+export const NODE = { id: 'node-a', url: 'ws://127.0.0.1:9/ws', epoch: 1_767_225_600_000 };
 export const SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
 /** Times Square. */
 export const TIMES_SQUARE = { lat: 40.758, lng: -73.9855 };

@@ -29,7 +29,7 @@ describe('socket assignment', () => {
     expect(body.zip).toMatch(/^100\d\d$/);
     expect(body.url).toBe(`${NODE.url}?ticket=${encodeURIComponent(body.ticket)}`);
     expect(body.expiresAt).toBeGreaterThanOrEqual(before + 20_000);
-    const check = ticketVerifier(f.ticketSecret)(body.ticket, NODE.id, Date.now());
+    const check = ticketVerifier(f.ticketSecret)(body.ticket, NODE.id, NODE.epoch, Date.now());
     expect(check.ok).toBe(true);
     if (check.ok) {
       expect(check.claims).toMatchObject({ sub: 'o-1', acct: 'acct-o1', role: 'officer', node: NODE.id, zip: body.zip, exp: body.expiresAt });
@@ -37,14 +37,24 @@ describe('socket assignment', () => {
     }
   });
 
-  it('uses the given zip instead of the position', async () => {
-    const r = await assign(`lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=90210`);
-    expect(r).toMatchObject({ status: 200, body: { zip: '90210' } });
+  it('uses the given zip instead of the position when the zip can contain it', async () => {
+    const r = await assign(`lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=10001`);
+    expect(r).toMatchObject({ status: 200, body: { zip: '10001' } });
+    // A rural zip gets more room: Ely, Nevada (89301) is a large ZCTA; 40 km from its centroid still fits.
+    expect(await assign('lat=39.6&lng=-114.6&zip=89301')).toMatchObject({ status: 200, body: { zip: '89301' } });
+  });
+
+  it.each([
+    ['a zip across the country', `lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=90210`],
+    ['a zip of another state nearby (Hoboken for Brooklyn is fine, Philadelphia is not)', 'lat=40.65&lng=-73.95&zip=19103'],
+    ['a well-formed zip that is no ZCTA', `lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=00000`],
+  ])('answers 400 zip_mismatch for %s', async (_name, q) => {
+    expect(await assign(q)).toMatchObject({ status: 400, body: { error: 'zip_mismatch', message: HTTP_ERRORS.zip_mismatch.message } });
   });
 
   it('issues a different single-use ticket each time', async () => {
-    const a = await assign(`lat=1&lng=1&zip=10001`);
-    const b = await assign(`lat=1&lng=1&zip=10001`);
+    const a = await assign(`lat=40.758&lng=-73.9855&zip=10001`);
+    const b = await assign(`lat=40.758&lng=-73.9855&zip=10001`);
     expect(a.body.ticket).not.toBe(b.body.ticket);
   });
 
@@ -56,7 +66,7 @@ describe('socket assignment', () => {
     const empty: ProcessorDirectory = { ownerOf: (): NodeInfo | undefined => undefined, nodes: () => [] };
     const g = await startOrch({}, { directory: empty });
     try {
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=1&lng=1&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({ error: 'no_processor', message: HTTP_ERRORS.no_processor.message });
     } finally {
@@ -73,7 +83,7 @@ describe('socket assignment', () => {
     };
     const g = await startOrch({}, { directory: broken });
     try {
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=1&lng=1&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: 'internal', message: HTTP_ERRORS.internal.message });
     } finally {
@@ -85,7 +95,7 @@ describe('socket assignment', () => {
     const g = await startOrch();
     try {
       g.orch.setDraining();
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=1&lng=1&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ error: 'not_ready' });
     } finally {
@@ -125,15 +135,15 @@ describe('bad input is a 400 with {error, message}, never a 500', () => {
     ['zip: letters', 'lat=1&lng=1&zip=abcde', 'bad_zip'],
     ['zip: four digits', 'lat=1&lng=1&zip=1234', 'bad_zip'],
     ['zip: six digits', 'lat=1&lng=1&zip=123456', 'bad_zip'],
-    ['zip: zip+4', 'lat=1&lng=1&zip=10001-1234', 'bad_zip'],
+    ['zip: zip+4', 'lat=40.758&lng=-73.9855&zip=10001-1234', 'bad_zip'],
     ['zip: empty', 'lat=1&lng=1&zip=', 'bad_zip'],
-    ['zip: repeated', 'lat=1&lng=1&zip=10001&zip=10002', 'bad_zip'],
+    ['zip: repeated', 'lat=40.758&lng=-73.9855&zip=10001&zip=10002', 'bad_zip'],
     ['zip: huge', `lat=1&lng=1&zip=${'1'.repeat(10_000)}`, 'bad_zip'],
     ['zip: unicode digits', `lat=1&lng=1&zip=${encodeURIComponent('１２３４５')}`, 'bad_zip'],
-    ['unknown field', 'lat=1&lng=1&zip=10001&foo=bar', 'bad_request'],
-    ['profileId: huge', `lat=1&lng=1&zip=10001&profileId=${'p'.repeat(200)}`, 'bad_request'],
-    ['profileId: empty', 'lat=1&lng=1&zip=10001&profileId=', 'bad_request'],
-    ['accountId: repeated', 'lat=1&lng=1&zip=10001&accountId=a&accountId=b', 'bad_request'],
+    ['unknown field', 'lat=40.758&lng=-73.9855&zip=10001&foo=bar', 'bad_request'],
+    ['profileId: huge', `lat=40.758&lng=-73.9855&zip=10001&profileId=${'p'.repeat(200)}`, 'bad_request'],
+    ['profileId: empty', 'lat=40.758&lng=-73.9855&zip=10001&profileId=', 'bad_request'],
+    ['accountId: repeated', 'lat=40.758&lng=-73.9855&zip=10001&accountId=a&accountId=b', 'bad_request'],
   ] as [string, string, string][])('%s', async (_name, query, code) => {
     const r = await assign(query);
     expect(r.status).toBe(400);
@@ -143,15 +153,16 @@ describe('bad input is a 400 with {error, message}, never a 500', () => {
   });
 
   it('never echoes a huge value back in the message', async () => {
-    const r = await assign(`lat=1&lng=1&zip=10001&foo=${'x'.repeat(5000)}`);
+    const r = await assign(`lat=40.758&lng=-73.9855&zip=10001&foo=${'x'.repeat(5000)}`);
     expect(r.status).toBe(400);
     expect(String(r.body.message).length).toBeLessThan(400);
   });
 
-  it('accepts the boundaries of the coordinate ranges', async () => {
-    for (const q of ['lat=90&lng=180', 'lat=-90&lng=-180', 'lat=0&lng=0', 'lat=40.758&lng=-73.9855', 'lat=4.0758e1&lng=-7.39855e1']) {
-      expect((await assign(`${q}&zip=10001`)).status).toBe(200);
+  it('accepts the boundaries of the coordinate ranges (the zip then decides)', async () => {
+    for (const q of ['lat=90&lng=180', 'lat=-90&lng=-180', 'lat=0&lng=0']) {
+      expect(await assign(`${q}&zip=10001`), q).toMatchObject({ status: 400, body: { error: 'zip_mismatch' } });
     }
+    for (const q of ['lat=40.758&lng=-73.9855', 'lat=4.0758e1&lng=-7.39855e1']) expect((await assign(`${q}&zip=10001`)).status, q).toBe(200);
   });
 
   it('answers 404 not_found for unknown routes and methods', async () => {

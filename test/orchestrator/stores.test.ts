@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { RedisRequestStore, RedisSocketRecords } from '../../src/adapters/redis/index.js';
 import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
+import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 
 const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
 
@@ -13,6 +14,10 @@ describe('store interfaces', () => {
 });
 
 describe('MemorySocketRecords', () => {
+  it('records an officer availability on its own socket record only', async () => {
+    await availabilityFollowsTheSocket(new MemorySocketRecords());
+  });
+
   it('replaces by (role, profile) and removes only the same socket', async () => {
     const s = new MemorySocketRecords();
     expect(await s.put(rec())).toBeUndefined();

@@ -2,7 +2,8 @@
 // must then exit on its own (no lingering timers, listen sockets or uWS handles).
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { newTicketId, ticketSigner } from '../../src/auth/ticket.js';
+import { ticketSigner } from '../../src/auth/index.js';
+import { ticketClaims } from './fixture.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryBus } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
@@ -17,7 +18,7 @@ const p = await startProcessor({
   bus,
   logger: createLogger('silent', 'exit'),
 });
-const ticket = ticketSigner(secret)({ sub: 'o', acct: 'a', role: 'officer', node: 'exit', zip: '10001', profile: {}, exp: Date.now() + 10_000, jti: newTicketId() });
+const ticket = ticketSigner(secret)(ticketClaims('exit', p.epoch, 'officer', 'o'));
 const ws = new WebSocket(`${p.url}?ticket=${ticket}`);
 await new Promise((r) => ws.once('message', r));
 ws.send(JSON.stringify({ t: 'loc', lat: 40.7, lng: -73.9 }));

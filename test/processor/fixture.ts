@@ -1,7 +1,7 @@
 // A real listening processor on a free port with a MemoryBus, and tickets minted like the
 // orchestrator mints them.
 import { randomBytes } from 'node:crypto';
-import { newTicketId, ticketSigner, type TicketClaims } from '../../src/auth/ticket.js';
+import { ticketSigner, type TicketClaims } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryBus, ORCHESTRATOR_CHANNEL, type BusMessage, type ToOrchestrator } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
@@ -10,6 +10,26 @@ import type { Role } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 export const NODE_ID = 'node-test';
+
+/** Ticket claims as the orchestrator writes them, valid now, for `node` in its run `epoch`. */
+export function ticketClaims(node: string, epoch: number, role: Role, sub: string, o: Partial<TicketClaims> = {}): TicketClaims {
+  const now = Date.now();
+  return {
+    sub,
+    acct: `acct-${sub}`,
+    role,
+    node,
+    epoch,
+    zip: '10001',
+    profile: role === 'officer' ? { name: `Officer ${sub}`, badge: `B-${sub}`, precinct: '13' } : { name: `Citizen ${sub}` },
+    iat: now,
+    exp: now + 30_000,
+    tokenExp: now + 3_600_000,
+    lat: 40.758,
+    lng: -73.9855,
+    ...o,
+  };
+}
 
 export interface Fixture {
   processor: Processor;
@@ -26,7 +46,9 @@ export interface Fixture {
 }
 
 export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise<Fixture> {
-  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, ...over };
+  // The citizen area and speed rules are off unless a test turns them on (citizen-area.test.ts):
+  // most tests place citizens freely, as a device that asked for a socket there would be.
+  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0, ...over };
   const bus = new MemoryBus();
   const secret = randomBytes(32);
   const toOrch: ToOrchestrator[] = [];
@@ -34,18 +56,8 @@ export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise
   const processor = await startProcessor({ config, nodeId: NODE_ID, ticketSecret: secret, bus, logger: createLogger('silent', 'test') });
   const clients: TestClient[] = [];
 
-  const ticket = (role: Role, sub: string, o: Partial<TicketClaims> = {}) =>
-    ticketSigner(secret)({
-      sub,
-      acct: `acct-${sub}`,
-      role,
-      node: NODE_ID,
-      zip: '10001',
-      profile: role === 'officer' ? { name: `Officer ${sub}`, badge: `B-${sub}`, precinct: '13' } : { name: `Citizen ${sub}` },
-      exp: Date.now() + 30_000,
-      jti: newTicketId(),
-      ...o,
-    });
+  const sign = ticketSigner(secret);
+  const ticket = (role: Role, sub: string, o: Partial<TicketClaims> = {}) => sign(ticketClaims(NODE_ID, processor.epoch, role, sub, o));
   const urlFor = (role: Role, sub: string, o?: Partial<TicketClaims>) => `${processor.url}?ticket=${encodeURIComponent(ticket(role, sub, o))}`;
 
   return {

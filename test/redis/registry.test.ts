@@ -34,6 +34,19 @@ describe('processor registry and directory', () => {
     return d;
   };
 
+  it('names the run of the owner: a node restarted with the same id gets tickets for its new run', async () => {
+    const prefix = 'epoch';
+    const first = new RedisProcessorRegistry(conn, { id: 'p-re', url: 'ws://127.0.0.1/p-re', startedAt: 1000 }, { ...TIMING, prefix });
+    await first.heartbeat();
+    const dir = directory(prefix);
+    await waitFor(() => dir.ownerOf('10001')?.epoch === 1000, 5000, 'the first run');
+    await first.leave();
+    const second = new RedisProcessorRegistry(conn, { id: 'p-re', url: 'ws://127.0.0.1/p-re', startedAt: 2000 }, { ...TIMING, prefix });
+    second.start();
+    stops.push(() => second.stop());
+    await waitFor(() => dir.ownerOf('10001')?.epoch === 2000, 5000, 'the second run');
+  });
+
   it('sees announced processors, owns zips by rendezvous over them, and drops one whose heartbeat stops', async () => {
     const regs = ['p1', 'p2', 'p3'].map((id) => registry(id));
     const dir = directory();
@@ -42,7 +55,7 @@ describe('processor registry and directory', () => {
     await waitFor(() => dir.nodes().length === 3, 5000, 'three nodes');
     expect(dir.isReady).toBe(true);
     expect(dir.nodes().map((n) => n.id)).toEqual(['p1', 'p2', 'p3']);
-    expect(dir.nodes()[0]).toEqual({ id: 'p1', url: 'ws://127.0.0.1/p1' });
+    expect(dir.nodes()[0]).toEqual({ id: 'p1', url: 'ws://127.0.0.1/p1', epoch: regs[0].self.startedAt });
     for (const zip of ['10001', '94103', '60601']) expect(dir.ownerOf(zip)!.id).toBe(rendezvousOwner(zip, dir.nodes())!.id);
 
     const owned = Array.from({ length: 30 }, (_, i) => String(10001 + i)).filter((z) => dir.ownerOf(z)!.id === 'p2');

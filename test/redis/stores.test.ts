@@ -10,6 +10,7 @@ import {
 } from '../../src/adapters/redis/index.js';
 import type { SocketRecord } from '../../src/coordination/index.js';
 import type { EstablishedConnectionEvent } from '../../src/protocol/index.js';
+import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 let server: RedisServer;
@@ -54,6 +55,10 @@ describe('RedisSocketRecords', () => {
     expect(await s.remove(rec('o1', 'n2', 3000))).toBe(true);
     expect(await s.get('officer', 'o1')).toBeUndefined();
     expect(await s.remove(rec('o1', 'n2', 3000))).toBe(false);
+  });
+
+  it('records an officer availability on its own socket record only', async () => {
+    await availabilityFollowsTheSocket(new RedisSocketRecords(conn, { prefix: 'r-avail' }));
   });
 
   it('clears the records of a node whose heartbeat expired, and only those', async () => {

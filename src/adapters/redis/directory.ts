@@ -67,14 +67,14 @@ export class RedisDirectory implements ProcessorDirectory {
   ownerOf(zip: string): NodeInfo | undefined {
     if (this.owners.has(zip)) return this.owners.get(zip);
     const owner = rendezvousOwner(zip, this.live);
-    const info = owner ? { id: owner.id, url: owner.url } : undefined;
+    const info = owner ? { id: owner.id, url: owner.url, epoch: owner.startedAt } : undefined;
     if (this.owners.size >= OWNER_CACHE_MAX) this.owners.clear();
     this.owners.set(zip, info);
     return info;
   }
 
   nodes(): NodeInfo[] {
-    return this.live.map((n) => ({ id: n.id, url: n.url }));
+    return this.live.map((n) => ({ id: n.id, url: n.url, epoch: n.startedAt }));
   }
 
   /** Live announcements including `startedAt` (a changed startedAt means the node restarted). */

@@ -10,8 +10,10 @@ import type { RedisConnection } from './connect.js';
 import { checkId, DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './lua.js';
 
-export interface ProcessorAnnouncement extends NodeInfo {
-  /** When the processor started, ms since the epoch (tells a restarted node with the same id apart). */
+export interface ProcessorAnnouncement {
+  id: string;
+  url: string;
+  /** When the processor started, ms since the epoch (tells a restarted node with the same id apart; its NodeInfo.epoch). */
   startedAt: number;
 }
 
@@ -54,7 +56,7 @@ export class RedisProcessorRegistry {
 
   constructor(
     private readonly conn: RedisConnection,
-    self: NodeInfo & { startedAt?: number },
+    self: Omit<NodeInfo, 'epoch'> & { startedAt?: number },
     options: RegistryTiming & { prefix?: string; logger?: Logger } = {},
   ) {
     checkId('node id', self.id);

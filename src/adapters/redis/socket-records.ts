@@ -30,6 +30,16 @@ if ARGV[2] ~= '' and r.at ~= tonumber(ARGV[2]) then return -1 end
 redis.call('DEL', KEYS[1])
 return 1`);
 
+// KEYS: record.  ARGV: node, at, available ('1'/'0'). 1 set; 0 absent or another socket's.
+const SET_AVAILABLE = new LuaScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, r = pcall(cjson.decode, v)
+if not ok or type(r) ~= 'table' or r.node ~= ARGV[1] or r.at ~= tonumber(ARGV[2]) then return 0 end
+r.available = ARGV[3] == '1'
+redis.call('SET', KEYS[1], cjson.encode(r))
+return 1`);
+
 // KEYS: stats hash, stats index.  ARGV: node, ttl ms, then field/value pairs.
 const PUT_STATS = new LuaScript(`
 redis.call('DEL', KEYS[1])
@@ -73,6 +83,7 @@ export class RedisSocketRecords implements SocketRecordStore {
       zip: record.zip,
       at: record.at,
     };
+    if (record.available !== undefined) stored.available = record.available === true;
     // Sent together (one round trip, pipelined); on a single connection they are written in this
     // order, so the index entries precede the record.
     const nodeSet = this.keys.nodeSockets(record.node);
@@ -98,6 +109,12 @@ export class RedisSocketRecords implements SocketRecordStore {
       await this.conn.send(['SREM', nodeSet, `${record.role}:${record.profileId}`], nodeSet).catch(() => {});
     }
     return r === 1;
+  }
+
+  async setAvailable(record: SocketRecord, available: boolean): Promise<boolean> {
+    checkRecord(record);
+    const k = this.keys.socket(record.role, record.profileId);
+    return (await this.conn.eval<number>(SET_AVAILABLE, [k], [record.node, String(record.at), available ? '1' : '0'])) === 1;
   }
 
   async get(role: Role, profileId: string): Promise<SocketRecord | undefined> {

@@ -6,6 +6,7 @@ import type { Role } from '../../protocol/index.js';
 import type { ConnectionService } from '../connections.js';
 import type { DeviceIdentity } from '../device-auth.js';
 import type { OrchestratorMetrics } from '../metrics.js';
+import type { RateLimiter } from '../rate-limit.js';
 import type { Readiness } from '../readiness.js';
 import type { TicketSigner } from '../../auth/index.js';
 
@@ -31,6 +32,8 @@ export interface RouteContext {
   /** Signs with the ticket secret (auth/ticket.ts). */
   signTicket: TicketSigner;
   ticketTtlMs: number;
+  /** ASSIGNMENTS_PER_MINUTE per token subject. */
+  assignLimiter: RateLimiter;
   isDraining(): boolean;
   now: () => number;
 }

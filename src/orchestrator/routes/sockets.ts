@@ -1,11 +1,12 @@
-// GET /v1/officers/socket, GET /v1/citizens/socket (SPEC §1 step 1): map the position to a zip,
-// pick the node that owns the zip's shard, sign a single-use ticket bound to profile, role, node
-// and zip. The busy-socket record itself is written when the processor reports the socket open.
+// GET /v1/officers/socket, GET /v1/citizens/socket (SPEC §1 step 1): map the position to a zip
+// (or check that the given zip can contain it), pick the node that owns the zip's shard, seal a
+// single-use ticket bound to profile, role, node run, zip, position and the token's expiry. At
+// most ASSIGNMENTS_PER_MINUTE per token subject. The busy-socket record itself is written when
+// the processor reports the socket open.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { GeoError, isZip, zipOf } from '../../geo/index.js';
+import { GeoError, isZip, zipFits, zipOf } from '../../geo/index.js';
 import { ErrorBody, HTTP_PATHS, SocketAssignment, SocketQuery, type Role } from '../../protocol/index.js';
 import { HttpError } from '../errors.js';
-import { randomId } from '../ids.js';
 import type { RouteContext, TypedApp } from './context.js';
 
 export function socketRoutes(app: TypedApp, ctx: RouteContext): void {
@@ -47,7 +48,7 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
         tags: ['devices'],
         security: [{ bearer: [] }],
         querystring: SocketQuery,
-        response: { 200: SocketAssignment, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody },
+        response: { 200: SocketAssignment, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     (req) => {
@@ -59,8 +60,10 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
       // The schema already bounds them; this also holds should the coercion rules ever change.
       if (!Number.isFinite(q.lat) || !Number.isFinite(q.lng)) throw new HttpError('bad_coordinates');
       if (ctx.isDraining()) throw new HttpError('not_ready', 'the service is shutting down; retry shortly');
+      const now = ctx.now();
       let zip = q.zip;
       if (zip !== undefined && !isZip(zip)) throw new HttpError('bad_zip');
+      if (zip !== undefined && !zipFits(zip, q.lat, q.lng)) throw new HttpError('zip_mismatch');
       if (zip === undefined) {
         try {
           zip = zipOf(q.lat, q.lng);
@@ -69,23 +72,31 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
           throw e;
         }
       }
+      // After the input checks, so a malformed request costs no quota; before the answer, so
+      // sockets in many places cannot be collected faster than this.
+      if (!ctx.assignLimiter.take(who.sub, now)) throw new HttpError('rate_limited', 'too many socket assignments for this profile; retry in a minute');
       const node = ctx.directory.ownerOf(zip);
       if (!node) throw new HttpError('no_processor');
-      const expiresAt = ctx.now() + ctx.ticketTtlMs;
+      // A ticket never outlives the token that obtained it.
+      const expiresAt = Math.min(now + ctx.ticketTtlMs, who.tokenExp);
       const ticket = ctx.signTicket({
         sub: who.sub,
         acct: who.acct,
         role,
         node: node.id,
+        epoch: node.epoch,
         zip,
         profile: who.profile,
+        iat: now,
         exp: expiresAt,
-        jti: randomId(),
+        tokenExp: who.tokenExp,
+        lat: q.lat,
+        lng: q.lng,
       });
       ctx.metrics.countAssignment(role);
       const sep = node.url.includes('?') ? '&' : '?';
-      // A ticket is base64url and one '.', all characters a URL carries as they are (what
-      // encodeURIComponent would return unchanged).
+      // A ticket is base64url, characters a URL carries as they are (what encodeURIComponent
+      // would return unchanged).
       return { url: `${node.url}${sep}ticket=${ticket}`, ticket, zip, node: node.id, expiresAt };
     },
   );
