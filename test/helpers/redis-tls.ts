@@ -16,9 +16,17 @@ const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
 const execFileP = promisify(execFile);
 
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+const killAll = () => {
   for (const p of live) p.kill('SIGKILL');
-});
+};
+process.once('exit', killAll);
+// A test worker stopped by a signal skips 'exit' (as in redis-server.ts): kill, then die of it.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.kill(process.pid, sig);
+  });
+}
 
 export interface TlsRedis {
   port: number;
@@ -138,7 +146,8 @@ export async function startTlsCluster(certs: TestCerts): Promise<TlsRedisCluster
         }),
       );
     }
-    await execFileP(REDIS_CLI, [...cliTls(certs), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    // redis-cli waits forever for nodes that cannot meet (e.g. a bus handshake refused): bound it.
+    await execFileP(REDIS_CLI, [...cliTls(certs), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
     for (const n of nodes) {
       await waitFor(
         async () => {
