@@ -142,6 +142,10 @@ async function main(): Promise<void> {
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const env = {
     ...process.env,
+    // This Redis is plain TCP on loopback: Redis TLS settings from the shell would be refused with it.
+    REDIS_TLS_CA_FILE: '',
+    REDIS_TLS_CERT_FILE: '',
+    REDIS_TLS_KEY_FILE: '',
     REDIS_URL: redisUrl,
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(24).toString('hex'),
     TICKET_SECRET: process.env.TICKET_SECRET || randomBytes(24).toString('hex'),

@@ -1,5 +1,6 @@
 // Configuration from environment variables, validated at start. One table defines every
 // setting: its default, its parser and its description (printed by `--help` and in the README).
+import { pairProblem, readCertificateFile, readPrivateKeyFile } from './tls.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -33,6 +34,13 @@ const bool: Parser<boolean> = (raw) => {
   if (['', '0', 'false', 'no'].includes(raw.toLowerCase())) return false;
   throw new Error('must be 1/0, true/false or yes/no');
 };
+/** A PEM file that must exist and parse (checked at start: a bad file is a ConfigError, not a stack trace). */
+const pemFile = (kind: 'certificate' | 'key'): Parser<string | undefined> => (raw) => {
+  if (raw === '') return undefined;
+  if (kind === 'certificate') readCertificateFile(raw);
+  else readPrivateKeyFile(raw);
+  return raw;
+};
 const level: Parser<string> = (raw) => {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) throw new Error('must be a pino level');
   return raw;
@@ -49,7 +57,9 @@ export const SETTINGS = {
   HOST: s('127.0.0.1', str, 'interface both servers bind to (0.0.0.0 in containers)'),
   PORT: s('8080', int(0, 65535), 'orchestrator HTTP port'),
   PROCESSOR_PORT: s('8081', int(0, 65535), 'processor websocket port'),
-  PUBLIC_WS_URL: s('', url(['ws:', 'wss:']), 'websocket URL devices are told to open (default ws://HOST:PROCESSOR_PORT/ws)'),
+  PUBLIC_WS_URL: s('', url(['ws:', 'wss:']), 'websocket URL devices are told to open (default ws://HOST:PROCESSOR_PORT/ws, wss:// with TLS)'),
+  TLS_CERT_FILE: s('', pemFile('certificate'), 'PEM server certificate (leaf first, then chain): HTTPS on PORT and WSS on PROCESSOR_PORT'),
+  TLS_KEY_FILE: s('', pemFile('key'), 'PEM private key of TLS_CERT_FILE (unencrypted); set both or neither'),
   NODE_ID: s('', optStr, 'processor node id (default: hostname-port)'),
   JWT_SECRET: s('', optStr, 'HS256 secret for device tokens (embedded mode generates one in DATA_DIR when unset)'),
   JWT_PUBLIC_KEY: s('', optStr, 'PEM public key (RS256/ES256) for device tokens from an identity provider'),
@@ -61,6 +71,9 @@ export const SETTINGS = {
   DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections file'),
   REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
   REDIS_CLUSTER: s('0', bool, 'REDIS_URL is one node of a Redis Cluster (the others are discovered)'),
+  REDIS_TLS_CA_FILE: s('', pemFile('certificate'), 'PEM CA certificate(s) a rediss:// server is verified against (default: the system CAs)'),
+  REDIS_TLS_CERT_FILE: s('', pemFile('certificate'), 'PEM client certificate for rediss:// (Redis tls-auth-clients), with REDIS_TLS_KEY_FILE'),
+  REDIS_TLS_KEY_FILE: s('', pemFile('key'), 'PEM private key of REDIS_TLS_CERT_FILE (unencrypted)'),
   OFFICER_WINDOW_MS: s('900000', int(1000, 24 * 3600_000), 'officer availability window (default 15 minutes)'),
   SEARCH_RADIUS_M: s('5000', int(0, 100_000), 'no officer farther than this is pushed as nearest'),
   ALERT_RADIUS_M: s('250', int(0, 100_000), 'a citizen this close to an available officer gets `near`'),
@@ -99,9 +112,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (cfg.REDIS_URL && !cfg.JWT_SECRET && !cfg.JWT_PUBLIC_KEY && !cfg.JWKS_URL) {
       problems.push('with REDIS_URL set one of JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL is required');
     }
+    problems.push(...tlsProblems(cfg));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
+}
+
+/**
+ * The TLS settings together: certificate and key come in pairs and must match; a TLS processor
+ * never tells devices a ws:// URL; REDIS_TLS_* with a plain redis:// URL is refused rather than
+ * ignored, because the operator meant the connection to be encrypted and it would not be.
+ */
+function tlsProblems(cfg: Config): string[] {
+  const out: string[] = [];
+  const pair = (cert: SettingName, key: SettingName, what: string) => {
+    const c = cfg[cert] as string | undefined;
+    const k = cfg[key] as string | undefined;
+    if (!c !== !k) out.push(`${cert} and ${key} go together: set both (${what}) or neither`);
+    else if (c && k) {
+      const p = pairProblem(c, k);
+      if (p) out.push(`${key}: ${p}`);
+    }
+  };
+  pair('TLS_CERT_FILE', 'TLS_KEY_FILE', 'HTTPS and WSS');
+  pair('REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE', 'a Redis client certificate');
+  if (cfg.TLS_CERT_FILE && cfg.PUBLIC_WS_URL?.startsWith('ws:')) {
+    out.push('PUBLIC_WS_URL uses ws:// but TLS_CERT_FILE is set: the processor serves wss:// only; use a wss:// URL');
+  }
+  const redisTls = (['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const).filter((n) => cfg[n]);
+  if (redisTls.length > 0 && cfg.REDIS_URL && !cfg.REDIS_URL.startsWith('rediss:')) {
+    out.push(`${redisTls.join(', ')} set but REDIS_URL is redis:// (unencrypted): use rediss:// for Redis over TLS, or unset ${redisTls.length > 1 ? 'them' : 'it'}`);
+  }
+  return out;
 }
 
 /** The settings as a text table, for `--help`. */

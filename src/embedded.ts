@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.js';
 import { resolveDeviceKeys, type DeviceKeys } from './auth/index.js';
 import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator } from './orchestrator/index.js';
 import { startProcessor, type Processor } from './processor/index.js';
+import { serverTls } from './tls.js';
 
 export const EMBEDDED_NODE_ID = 'local';
 
@@ -22,7 +23,7 @@ export interface EmbeddedOptions {
 }
 
 export interface Embedded {
-  /** Base URL of the orchestrator, e.g. http://127.0.0.1:8080. */
+  /** Base URL of the orchestrator, e.g. http://127.0.0.1:8080 (https:// with TLS_CERT_FILE). */
   orchestratorUrl: string;
   processor: Processor;
   orchestrator: Orchestrator;
@@ -43,6 +44,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
   const deviceKeys = await resolveDeviceKeys(config, { generate: true });
   // Only this process signs and verifies tickets, so a fresh secret per start is enough.
   const ticketSecret = config.TICKET_SECRET ? Buffer.from(config.TICKET_SECRET, 'utf8') : randomBytes(32);
+  const tls = serverTls(config);
   const bus = new MemoryBus();
   const cleanup: (() => Promise<unknown>)[] = [() => bus.close()];
   const undo = async () => {
@@ -53,7 +55,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
     const streamFile = join(config.DATA_DIR, STREAM_FILE_NAME);
     const stream = await FileConnectionStream.open(streamFile);
     cleanup.push(() => stream.close());
-    const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, now: opts.now });
+    const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, tls, now: opts.now });
     cleanup.push(() => processor.close());
     const orchestrator = await createOrchestrator({
       config,
@@ -65,6 +67,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
       logger,
       extraRegistries: [processor.registry],
       mapSource: processor,
+      tls,
       now: opts.now,
     });
     cleanup.push(() => orchestrator.close());

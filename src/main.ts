@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   }
 
   const o = beacon.orchestratorUrl;
+  const tls = config.TLS_CERT_FILE;
   process.stdout.write(
     [
       '',
@@ -72,12 +73,13 @@ async function main(): Promise<void> {
       `  orchestrator  ${o}   (socket assignment, connection requests)`,
       `  processor     ${beacon.processor.url}`,
       `  API docs      ${o}${DOCS_PATH}   OpenAPI ${o}/openapi.json   metrics ${o}/metrics`,
+      ...(tls ? [`  TLS           HTTPS and WSS only, certificate ${tls}`] : []),
       `  device tokens ${beacon.deviceKeys.source === 'DATA_DIR' ? `HS256, secret in ${beacon.deviceKeys.secretFile}` : `from ${beacon.deviceKeys.source}`}`,
       `  connections   ${beacon.streamFile}`,
       '',
       `  Try it:  npm run demo`,
       `           TOKEN=$(npm run -s token -- --role citizen --sub c-1)`,
-      `           curl -H "Authorization: Bearer $TOKEN" "${o}/v1/citizens/socket?lat=40.758&lng=-73.9855"`,
+      `           curl ${tls ? '--cacert <CA of the certificate> ' : ''}-H "Authorization: Bearer $TOKEN" "${o}/v1/citizens/socket?lat=40.758&lng=-73.9855"`,
       '',
     ].join('\n') + '\n',
   );

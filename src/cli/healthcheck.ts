@@ -3,8 +3,13 @@
 // exits 0 when all answer 200, 1 otherwise. Without a role argument it reads the role the
 // container's main process was started with (/proc/1/cmdline), so one image and one HEALTHCHECK
 // line serve every role.
+//
+// With TLS_CERT_FILE set both servers speak only TLS, so the check uses https:// and does not
+// verify the certificate: it talks to 127.0.0.1, which no certificate for a public name covers,
+// sends no credential and reads only a status code. The TLS handshake itself must still succeed.
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../config.js';
+import { get as httpsGet } from 'node:https';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 
 export const HEALTH_ROLES = ['all', 'orchestrator', 'processor'] as const;
 export type HealthRole = (typeof HEALTH_ROLES)[number];
@@ -30,6 +35,7 @@ export function roleOfInit(cmdline?: string): HealthRole | undefined {
 }
 
 async function ok(url: string): Promise<boolean> {
+  if (url.startsWith('https:')) return okLoopbackTls(url);
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
     return r.status === 200;
@@ -38,7 +44,19 @@ async function ok(url: string): Promise<boolean> {
   }
 }
 
-/** Exit code: 0 healthy, 1 unhealthy, 2 usage. */
+/** GET over TLS to a loopback URL, certificate not verified (see the file comment). */
+function okLoopbackTls(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, timeout: TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** Exit code: 0 healthy, 1 unhealthy (or a configuration problem), 2 usage. */
 export async function runHealthcheck(argv: string[]): Promise<number> {
   const arg = argv.find((a) => a !== '--');
   if (arg !== undefined && !(HEALTH_ROLES as readonly string[]).includes(arg)) {
@@ -46,11 +64,20 @@ export async function runHealthcheck(argv: string[]): Promise<number> {
     return 2;
   }
   const role = (arg as HealthRole | undefined) ?? roleOfInit() ?? 'all';
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // 1, not 2: Docker reserves exit code 2 of a HEALTHCHECK.
+    process.stderr.write(`unhealthy (${role}): ${e.message}\n`);
+    return 1;
+  }
   // The servers bind HOST (0.0.0.0 in containers); loopback reaches them from inside.
+  const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const targets: string[] = [];
-  if (role !== 'processor') targets.push(`http://127.0.0.1:${config.PORT}/healthz`);
-  if (role !== 'orchestrator') targets.push(`http://127.0.0.1:${config.PROCESSOR_PORT}/healthz`);
+  if (role !== 'processor') targets.push(`${scheme}://127.0.0.1:${config.PORT}/healthz`);
+  if (role !== 'orchestrator') targets.push(`${scheme}://127.0.0.1:${config.PROCESSOR_PORT}/healthz`);
   const results = await Promise.all(targets.map(ok));
   const bad = targets.filter((_, i) => !results[i]);
   if (bad.length > 0) {

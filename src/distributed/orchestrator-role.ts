@@ -16,6 +16,7 @@ import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { resolveDeviceKeys } from '../auth/index.js';
 import { createOrchestrator, type Orchestrator } from '../orchestrator/index.js';
+import { redisTls, serverTls } from '../tls.js';
 
 export interface OrchestratorRoleOptions {
   logger?: Logger;
@@ -27,7 +28,7 @@ export interface OrchestratorRoleOptions {
 
 export interface OrchestratorRole {
   readonly orchestrator: Orchestrator;
-  /** Base URL, e.g. http://127.0.0.1:8080. */
+  /** Base URL, e.g. http://127.0.0.1:8080 (https:// with TLS_CERT_FILE). */
   readonly url: string;
   /** Redis key of the established-connections stream. */
   readonly streamKey: string;
@@ -41,7 +42,7 @@ export async function startOrchestratorRole(config: Config, opts: OrchestratorRo
   const logger = (opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon')).child({ role: 'orchestrator' });
   // Device keys never generated here: every orchestrator must verify with the same configured key.
   const deviceKeys = await resolveDeviceKeys(config, { generate: false });
-  const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'beacon-orch', logger });
+  const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, tls: redisTls(config), name: 'beacon-orch', logger });
   const cleanup: (() => Promise<unknown>)[] = [() => conn.close()];
   const undo = async () => {
     for (const c of cleanup.reverse()) await c().catch(() => {});
@@ -64,6 +65,7 @@ export async function startOrchestratorRole(config: Config, opts: OrchestratorRo
       records,
       requests: new RedisRequestStore(conn),
       logger,
+      tls: serverTls(config),
     });
     cleanup.push(() => orchestrator.close());
     orchestrator.readiness.add({ name: 'redis', check: () => conn.isReady && bus.isReady });

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { startProcessor, type Processor } from '../processor/index.js';
+import { redisTls, serverTls } from '../tls.js';
 import { OfficerReplicator, type ReplicatorStats } from './replication.js';
 
 export interface ProcessorRoleOptions {
@@ -46,7 +47,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
   if (!config.TICKET_SECRET) throw new Error('the processor role needs TICKET_SECRET');
   const nodeId = config.NODE_ID ?? `${hostname()}-${config.PROCESSOR_PORT || randomBytes(3).toString('hex')}`;
   const logger = (opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon')).child({ role: 'processor' });
-  const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: `beacon-proc-${nodeId}`, logger });
+  const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, tls: redisTls(config), name: `beacon-proc-${nodeId}`, logger });
   const cleanup: (() => Promise<unknown>)[] = [() => conn.close()];
   const undo = async () => {
     for (const c of cleanup.reverse()) await c().catch(() => {});
@@ -62,7 +63,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       () => logger.warn('Redis not reachable at start; serving anyway, will announce when it is back'),
     );
 
-    const processor = await startProcessor({ config, nodeId, ticketSecret: Buffer.from(config.TICKET_SECRET, 'utf8'), bus, logger });
+    const processor = await startProcessor({ config, nodeId, ticketSecret: Buffer.from(config.TICKET_SECRET, 'utf8'), bus, logger, tls: serverTls(config) });
     cleanup.push(() => processor.close());
     const replicator = new OfficerReplicator({
       conn,

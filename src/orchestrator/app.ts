@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Bus, ConnectionStream, ProcessorDirectory, RequestStore, SocketRecordStore } from '../coordination/index.js';
 import type { Logger } from '../log.js';
+import type { ServerTls } from '../tls.js';
 import { HTTP_ERRORS, PROTOCOL_VERSION, type Role } from '../protocol/index.js';
 import { OperationsMap, type MapLiveSource } from '../map/index.js';
 import { listenToProcessors } from './bus-listener.js';
@@ -51,6 +52,8 @@ export interface OrchestratorOptions {
   processMetrics?: boolean;
   /** Live index for the operations map (/map): embedded mode passes its processor. Default: none (orchestrator view only). */
   mapSource?: MapLiveSource;
+  /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): HTTPS only (and wss:// for /map/feed). */
+  tls?: ServerTls;
   now?: () => number;
 }
 
@@ -63,7 +66,7 @@ export interface Orchestrator {
   readonly metrics: OrchestratorMetrics;
   /** Stops taking socket assignments; /readyz answers 503 from now on. */
   setDraining(): void;
-  /** Listens; resolves the base URL (http://host:port). */
+  /** Listens; resolves the base URL (http://host:port, https:// with TLS). */
   listen(host: string, port: number): Promise<string>;
   /** Stops the HTTP server, the bus subscription and the expiry timers; waits for decisions in flight. */
   close(): Promise<void>;
@@ -117,6 +120,8 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   const connections = new ConnectionService({ bus: o.bus, records, requests, stream: map.observeStream(o.stream), limiter, requestTtlMs: o.config.REQUEST_TTL_MS, logger, metrics, now });
 
   const app: TypedApp = Fastify({
+    // The https server has the same request and reply types as the http one the routes are typed for.
+    ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
     // Request logging is ours (onResponse below): fastify's would log the URL, whose query string
     // holds the device's coordinates, and its error logs could carry the Authorization header.
     loggerInstance: logger as FastifyBaseLogger,
@@ -192,7 +197,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
       await app.listen({ host, port });
       const addr = app.server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
-      return `http://${urlHost(host)}:${bound}`;
+      return `${o.tls ? 'https' : 'http'}://${urlHost(host)}:${bound}`;
     },
     async close() {
       if (closed) return;

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Bus, NodeStats, SocketRecord } from '../coordination/index.js';
 import type { Logger } from '../log.js';
 import type { PublicProfile } from '../protocol/index.js';
+import type { ServerTls } from '../tls.js';
 import type { LiveObserver, LiveSnapshot } from './live.js';
 
 export type ProcessorConfig = Pick<
@@ -31,6 +32,8 @@ export interface ProcessorOptions {
   ticketSecret: Buffer;
   bus: Bus;
   logger: Logger;
+  /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): serve wss:// and https:// on the same port. */
+  tls?: ServerTls;
   /** Clock, ms since the epoch (tests pass their own). */
   now?: () => number;
   /** This run's epoch (NodeInfo.epoch), named by every ticket for this node; default: the start time. */

@@ -1,5 +1,6 @@
 // startProcessor: one uWS app with the websocket route `/ws` and plain HTTP `/healthz` and
-// `/metrics`, wired to the live index, the bus and the timers (window sweep, node.stats).
+// `/metrics`, wired to the live index, the bus and the timers (window sweep, node.stats). With
+// `tls` the same app is an SSLApp: wss:// and https:// on the same port, no plaintext listener.
 import { performance } from 'node:perf_hooks';
 import { TicketReplayGuard, ticketVerifier } from '../auth/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type NodeStats } from '../coordination/index.js';
@@ -14,7 +15,7 @@ import { createMetrics } from './metrics.js';
 import { onBusMessage } from './requests.js';
 import { isBacklogged, send, sendCorked, type SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
-import { App, DISABLED, usListenSocketClose, usSocketLocalPort, type HttpResponse, type us_listen_socket } from './uws.js';
+import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 /**
  * uWS closes a socket whose frame exceeds this (code 1009), before we see it. Frames between
@@ -86,7 +87,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   let draining = false;
   const busy = () => officers.size + citizens.size;
 
-  const app = App()
+  const app = newApp(opts.tls)
     .ws<SocketData>('/ws', {
       /* Options */
       compression: DISABLED,
@@ -138,7 +139,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     });
   });
   const port = usSocketLocalPort(listenSocket);
-  ctx.url = config.PUBLIC_WS_URL ?? `ws://${config.HOST}:${port}/ws`;
+  ctx.url = config.PUBLIC_WS_URL ?? `${opts.tls ? 'wss' : 'ws'}://${config.HOST}:${port}/ws`;
 
   const stats = (): NodeStats => {
     const b = busy();
@@ -172,7 +173,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     }
   }, tickMs);
   ticker.unref();
-  logger.info({ port, url: ctx.url }, 'processor listening');
+  logger.info({ port, url: ctx.url, tls: opts.tls !== undefined }, 'processor listening');
 
   let stopped = false;
   const stop = (ceremony: boolean) => {
@@ -218,6 +219,16 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
       stop(false);
     },
   };
+}
+
+function newApp(tls: ProcessorOptions['tls']): TemplatedApp {
+  if (!tls) return App();
+  try {
+    return SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
+  } catch {
+    // uWS says only "App construction failed"; loadConfig has checked the files, so this is rare.
+    throw new Error(`processor could not load TLS certificate ${tls.certFile} / key ${tls.keyFile}`);
+  }
 }
 
 function serveMetrics(res: HttpResponse, render: () => Promise<string>, contentType: string): void {

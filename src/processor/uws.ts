@@ -18,6 +18,8 @@ export type {
 } from '@trufflesuite/uws-js-unofficial';
 
 export const App = uws.App;
+/** The same app over TLS (certificate and key read by uSockets from the files it is given). */
+export const SSLApp = uws.SSLApp;
 export const DISABLED = uws.DISABLED;
 export const usListenSocketClose = uws.us_listen_socket_close;
 export const usSocketLocalPort = uws.us_socket_local_port;

@@ -44,10 +44,10 @@ export class TestClient {
     });
   }
 
-  /** Opens a socket; rejects with a Refusal when the upgrade is answered with an HTTP status. */
-  static open(url: string): Promise<TestClient> {
+  /** Opens a socket; rejects with a Refusal when the upgrade is answered with an HTTP status. `options`: e.g. `{ ca }` for wss://. */
+  static open(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => {

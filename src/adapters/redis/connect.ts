@@ -7,8 +7,12 @@
 // * commands fail fast while disconnected (`disableOfflineQueue`) instead of piling up in memory,
 //   and the in-flight queue is bounded (`commandsQueueMaxLength`) and timed out;
 // * `isReady` says whether commands can go through right now, for readiness probes.
+//
+// TLS: a rediss:// URL turns it on (node-redis); `tls` adds the CA to verify the server against
+// (instead of the system CAs) and a client certificate for servers with tls-auth-clients.
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Logger } from '../../log.js';
+import type { RedisTls } from '../../tls.js';
 import { LuaScript } from './lua.js';
 
 export interface RedisConnectOptions {
@@ -25,6 +29,8 @@ export interface RedisConnectOptions {
   commandTimeoutMs?: number;
   /** Upper bound of the reconnect backoff (default 2,000 ms). */
   maxBackoffMs?: number;
+  /** With a rediss:// URL: CA (PEM) to verify the server against, client certificate and key (REDIS_TLS_*). */
+  tls?: RedisTls;
 }
 
 type SingleClient = RedisClientType;
@@ -62,10 +68,13 @@ export class RedisConnection {
     this.name = (options.name ?? 'beacon').replace(/[^\w.:-]/g, '_').slice(0, 64);
     this.log = options.logger;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000;
+    const secure = new URL(options.url).protocol === 'rediss:';
+    // tls.connect options ride along in `socket`; node-redis sets `tls: true` itself from rediss://.
+    const tlsOptions = secure && options.tls ? { ...options.tls } : {};
     const common = {
       disableOfflineQueue: true,
       commandsQueueMaxLength: options.maxQueue ?? 10_000,
-      socket: { reconnectStrategy: backoff(options.maxBackoffMs ?? 2000), connectTimeout: 3000 },
+      socket: { reconnectStrategy: backoff(options.maxBackoffMs ?? 2000), connectTimeout: 3000, ...tlsOptions },
     };
     if (this.cluster) {
       // Nodes discovered from the root node get `defaults`, not the root URL: carry its
@@ -75,7 +84,7 @@ export class RedisConnection {
         ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
         ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
       };
-      const socket = u.protocol === 'rediss:' ? { ...common.socket, tls: true as const } : common.socket;
+      const socket = secure ? { ...common.socket, tls: true as const } : common.socket;
       this.clusterClient = createCluster({
         rootNodes: [{ url: options.url }],
         defaults: { ...common, ...auth, socket, name: this.name },
