@@ -13,7 +13,8 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
       schema: {
         summary: 'Ask to connect with an officer',
         description:
-          'Relays the request to the officer\'s socket (`req`). The officer must hold an open socket (409 otherwise). The answer ' +
+          'Relays the request to the officer\'s socket (`req`). The officer must hold an open socket and be available ' +
+          '(409 `officer_unavailable` otherwise, the same answer in both cases). The answer ' +
           'arrives as `conn` on both sockets; the request expires after REQUEST_TTL_MS. Limited to REQUESTS_PER_MINUTE per citizen.',
         tags: ['connections'],
         security: [{ bearer: [] }],
