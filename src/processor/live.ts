@@ -7,7 +7,7 @@
 // Disclosure policy (issue #10) lives here too, at the one place `nearest` is written: the search
 // is exact (exact positions, exact across zips and nodes), only what a citizen is shown is coarse.
 // See `sendNearest` and `grantExact`.
-import { OfficerIndex, roundToStep, snapToCell, SubscriptionIndex } from '../geo/index.js';
+import { haversine, OfficerIndex, roundToStep, snapToCell, SubscriptionIndex } from '../geo/index.js';
 import type { NearestMessage, NearMessage, PublicProfile } from '../protocol/index.js';
 
 export interface LiveSink {
@@ -308,9 +308,12 @@ export class LiveIndex {
 
   /**
    * Writes what the citizen may see of its nearest officer: exact inside the alert radius, with a
-   * grant, or with the policy off; otherwise the centre of the officer's fixed grid cell and `dist`
-   * rounded to the step. A push is skipped when that visible message equals the last one sent, so
-   * while coarse only a change of officer, cell or distance step reaches the citizen.
+   * grant, or with the policy off; otherwise the centre of the officer's fixed grid cell and the
+   * distance to that centre rounded to the step. Not the exact distance rounded: a citizen nudging
+   * its own `loc` would find where that flips to the next step, i.e. where the exact distance is
+   * known, and three such flips locate the officer to centimetres. A push is skipped when the
+   * visible message equals the last one sent, so while coarse only a change of officer, cell or
+   * distance step reaches the citizen.
    */
   private sendNearest(c: CitizenEntry, o: OfficerEntry | null, dist: number | null, reply: boolean): boolean {
     let lat = NaN;
@@ -322,7 +325,7 @@ export class LiveIndex {
       if (cell > 0 && dist > alertRadius && !o.exactFor.has(c.id)) {
         ({ lat, lng } = snapToCell(o.lat, o.lng, cell));
         precision = cell;
-        shown = roundToStep(dist, this.opts.distanceStep);
+        shown = roundToStep(haversine(c.lat, c.lng, lat, lng), this.opts.distanceStep);
       } else {
         lat = o.lat;
         lng = o.lng;

@@ -78,8 +78,9 @@ export interface NearestMessage {
   t: 'nearest';
   officer: NearestOfficer | null;
   /**
-   * Great-circle distance in metres (to the exact position, decided exactly); rounded to
-   * DISTANCE_STEP_M when `officer.precision` > 0. Null when no officer is within the search radius.
+   * Great-circle distance in metres to the officer; when `officer.precision` > 0, the distance to
+   * the cell centre shown, rounded to DISTANCE_STEP_M. Null when no officer is within the search
+   * radius.
    */
   dist: number | null;
 }

@@ -92,20 +92,20 @@ type GotNearest = Msg & { officer: { id: string; lat: number; lng: number; preci
 export const grantKey = (citizenId: string, officerId: string): string => `${citizenId}>${officerId}`;
 
 /**
- * Whether `got` shows the brute-force nearest `want` (at `officer`) as the disclosure policy says:
- * exact position and distance within the alert radius or with a grant, else the officer's cell
- * centre and the distance rounded to the step (±0.5 m of float slack on the exact distance, as
- * before the policy).
+ * Whether `got` shows the brute-force nearest `want` (at `officer`) to the citizen at `c` as the
+ * disclosure policy says: exact position and distance (±0.5 m, as before the policy) within the
+ * alert radius or with a grant, else the officer's cell centre and the distance to that centre
+ * rounded to the step.
  */
-function shownAsPolicySays(got: GotNearest, want: { dist: number }, officer: { lat: number; lng: number }, granted: boolean): boolean {
+function shownAsPolicySays(c: { lat: number; lng: number }, got: GotNearest, want: { dist: number }, officer: { lat: number; lng: number }, granted: boolean): boolean {
   const o = got.officer!;
   const dist = got.dist ?? -1;
   const exactOk = (granted || want.dist <= POLICY.ALERT_RADIUS_M + 0.5) && o.precision === 0 && o.lat === officer.lat && o.lng === officer.lng && Math.abs(dist - want.dist) <= 0.5;
   if (exactOk) return true;
   if (granted || want.dist < POLICY.ALERT_RADIUS_M - 0.5) return false;
   const cell = snapToCell(officer.lat, officer.lng, POLICY.OFFICER_PRECISION_M);
-  const steps = [want.dist - 0.5, want.dist + 0.5].map((d) => roundToStep(d, POLICY.DISTANCE_STEP_M));
-  return o.precision === POLICY.OFFICER_PRECISION_M && o.lat === cell.lat && o.lng === cell.lng && steps.includes(dist);
+  const step = roundToStep(haversine(c.lat, c.lng, cell.lat, cell.lng), POLICY.DISTANCE_STEP_M);
+  return o.precision === POLICY.OFFICER_PRECISION_M && o.lat === cell.lat && o.lng === cell.lng && dist === step;
 }
 
 /** Citizens whose latest `nearest` differs from brute force (empty at quiescence). */
@@ -117,7 +117,7 @@ export function mismatches(citizens: Device[], officers: Iterable<Device>, grant
     const got = c.client.last('nearest') as GotNearest | undefined;
     const gotId = got?.officer?.id ?? null;
     const wantAt = want ? all.find((o) => o.id === want.id)! : null;
-    if (!got || gotId !== (want?.id ?? null) || (want && !shownAsPolicySays(got, want, wantAt!, grants.has(grantKey(c.id, want.id))))) {
+    if (!got || gotId !== (want?.id ?? null) || (want && !shownAsPolicySays(c, got, want, wantAt!, grants.has(grantKey(c.id, want.id))))) {
       const known = all.find((o) => o.id === gotId);
       const where = got?.officer ? ` at ${got.officer.lat.toFixed(5)},${got.officer.lng.toFixed(5)}; test has it ${known ? `at ${known.lat.toFixed(5)},${known.lng.toFixed(5)} on ${known.assignment.node}` : 'nowhere'}` : '';
       out.push(`${c.id}@${c.assignment.node}: got ${gotId} (${got?.dist})${where}, want ${want?.id ?? null} (${want?.dist})`);

@@ -25,7 +25,9 @@ const east = (p: { lat: number; lng: number }, m: number) => ({ lat: p.lat, lng:
 function expected(c: { lat: number; lng: number }, o: { lat: number; lng: number }) {
   const d = haversine(c.lat, c.lng, o.lat, o.lng);
   if (d <= ALERT) return { lat: o.lat, lng: o.lng, precision: 0, dist: d };
-  return { ...snapToCell(o.lat, o.lng, PRECISION), precision: PRECISION, dist: roundToStep(d, STEP) };
+  // The cell centre, and the distance to it (not to the officer) rounded to the step.
+  const centre = snapToCell(o.lat, o.lng, PRECISION);
+  return { ...centre, precision: PRECISION, dist: roundToStep(haversine(c.lat, c.lng, centre.lat, centre.lng), STEP) };
 }
 
 function shown(m: NearestMessage) {
@@ -73,9 +75,6 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
         expect(got.officer).toMatchObject({ lat: P.lat, lng: P.lng, precision: 0 });
       }
     }
-    // 251 m shows as 250 m (rounded), yet coarse: the rule is on the exact distance.
-    const at251 = north(P.lat, P.lng, 251);
-    expect(expected(at251, P)).toMatchObject({ precision: PRECISION, dist: 250 });
     o.close();
     c.close();
   });
@@ -106,45 +105,36 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
     o.close();
   });
 
-  it('a move inside the cell that keeps the distance step pushes nothing; a new step or a new cell does', async () => {
+  it('an officer moving inside its cell pushes nothing; crossing into another cell does', async () => {
     const Q = site(3);
     const oid = uid('o');
     const o = await f.connect('officer', oid);
     o.json({ t: 'loc', ...Q });
     await o.sync();
     const c = await f.connect('citizen', uid('c'));
-    const at = north(Q.lat, Q.lng, 2010); // shown as 2000 m
+    const at = north(Q.lat, Q.lng, 2010);
     c.json({ t: 'loc', ...at });
     const first = await c.waitFor('nearest', (m) => m.officer?.id === oid);
     expect(shown(first)).toEqual(expected(at, Q));
     expect(first.dist).toBe(2000);
 
-    // Sideways, inside the cell (±90 m of a 200 m cell's centre): distance changes by < 3 m.
+    // Sideways, toward and away from the citizen, inside the cell (±90 m of a 200 m cell's
+    // centre): with exact positions every one of these would be a push (see the policy-off test).
     let from = c.mark();
-    for (const m of [30, -45, 60, -80, 10]) o.json({ t: 'loc', ...east(Q, m) });
+    const inside = [east(Q, 30), east(Q, -45), north(Q.lat, Q.lng, 60), east(north(Q.lat, Q.lng, -80), 50), north(Q.lat, Q.lng, 85)];
+    for (const p of inside) expect(snapToCell(p.lat, p.lng, PRECISION)).toEqual(Q); // the premise
+    for (const p of inside) o.json({ t: 'loc', ...p });
     await settle([o], [c]);
     expect(c.of('nearest', from)).toEqual([]);
-    expect(roundToStep(haversine(at.lat, at.lng, east(Q, -80).lat, east(Q, -80).lng), STEP)).toBe(2000); // the premise
 
-    // Toward the citizen by 60 m, still inside the cell: same centre, new distance step.
+    // Across the cell border eastwards: one push, with the next centre and the distance to it.
     from = c.mark();
-    const nearer = north(Q.lat, Q.lng, 60);
-    expect(snapToCell(nearer.lat, nearer.lng, PRECISION)).toEqual(Q);
-    o.json({ t: 'loc', ...nearer });
-    const step = await c.waitFor('nearest', () => true, from);
-    expect(shown(step)).toEqual({ ...Q, precision: PRECISION, dist: 1950 });
-    await settle([o], [c]);
-    expect(c.of('nearest', from)).toHaveLength(1);
-
-    // Across the cell border eastwards (distance step unchanged): a push with the next centre.
-    from = c.mark();
-    const across = east(nearer, 150);
+    const across = east(Q, 150);
     const next = snapCell(across.lat, across.lng, PRECISION);
     expect(next.col).toBe(snapCell(Q.lat, Q.lng, PRECISION).col + 1);
-    expect(roundToStep(haversine(at.lat, at.lng, across.lat, across.lng), STEP)).toBe(1950);
     o.json({ t: 'loc', ...across });
     const moved = await c.waitFor('nearest', () => true, from);
-    expect(shown(moved)).toEqual({ lat: next.lat, lng: next.lng, precision: PRECISION, dist: 1950 });
+    expect(shown(moved)).toEqual({ lat: next.lat, lng: next.lng, precision: PRECISION, dist: expected(at, across).dist });
     await settle([o], [c]);
     expect(c.of('nearest', from)).toHaveLength(1);
 
@@ -152,6 +142,49 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
     from = c.mark();
     c.json({ t: 'loc', ...at });
     expect(shown(await c.waitFor('nearest', () => true, from))).toEqual(shown(moved));
+    o.close();
+    c.close();
+  });
+
+  it('probing where the distance flips to the next step locates the cell centre, not the officer', async () => {
+    // The attack a rounded exact distance would allow: walk toward the officer along three
+    // bearings, binary-search where `dist` drops a step (there the true distance is a known
+    // half-step), and trilaterate. Here it finds the centre shown, never the officer.
+    const Q = site(9);
+    const o = await f.connect('officer', uid('o'));
+    const P = east(north(Q.lat, Q.lng, 55), -70); // well off the centre, inside the cell
+    expect(snapToCell(P.lat, P.lng, PRECISION)).toEqual(Q);
+    o.json({ t: 'loc', ...P });
+    await o.sync();
+    const c = await f.connect('citizen', uid('c'));
+    const ask = async (p: { lat: number; lng: number }) => {
+      const from = c.mark();
+      c.json({ t: 'loc', ...p });
+      return (await c.waitFor('nearest', () => true, from)).dist!;
+    };
+    const circles: { lat: number; lng: number; r: number }[] = [];
+    for (const [dn, de] of [[1500, 0], [0, 1500], [-1000, -1000]]) {
+      const along = (t: number) => east(north(P.lat, P.lng, dn * (1 - t)), de * (1 - t));
+      const d0 = await ask(along(0));
+      let [a, b] = [0, 0.1];
+      for (let i = 0; i < 30; i++) {
+        const m = (a + b) / 2;
+        if ((await ask(along(m))) === d0) a = m;
+        else b = m;
+      }
+      circles.push({ ...along(a), r: d0 - STEP / 2 });
+    }
+    // The point that best fits the three circles, searched on a 1 m grid around the cell.
+    let best = { lat: 0, lng: 0, e: Infinity };
+    for (let i = -150; i <= 150; i++) {
+      for (let j = -150; j <= 150; j++) {
+        const q = east(north(Q.lat, Q.lng, i), j);
+        const e = circles.reduce((s, k) => s + (haversine(q.lat, q.lng, k.lat, k.lng) - k.r) ** 2, 0);
+        if (e < best.e) best = { ...q, e };
+      }
+    }
+    expect(haversine(best.lat, best.lng, Q.lat, Q.lng)).toBeLessThan(3);
+    expect(haversine(best.lat, best.lng, P.lat, P.lng)).toBeGreaterThan(80);
     o.close();
     c.close();
   });

@@ -1,7 +1,7 @@
 // LiveIndex on its own (pure logic, no sockets): the seam distributed mode will use for officers
 // whose sockets are on other nodes, and coalescing with a hand-driven flush.
 import { describe, expect, it } from 'vitest';
-import { roundToStep, snapToCell } from '../../src/geo/index.js';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { LiveIndex } from '../../src/processor/index.js';
 import type { NearestMessage, NearMessage } from '../../src/protocol/index.js';
 
@@ -124,7 +124,7 @@ describe('LiveIndex', () => {
     const coarse = { id: 'r', ...snapToCell(O.lat, O.lng, 200), precision: 200 };
     live.applyOfficer('r', O, { profile: {}, remote: true });
     flush();
-    expect(out.pop()!.msg).toEqual({ t: 'nearest', officer: { ...coarse, profile: {} }, dist: roundToStep(1000, 50) });
+    expect(out.pop()!.msg).toEqual({ t: 'nearest', officer: { ...coarse, profile: {} }, dist: roundToStep(haversine(P.lat, P.lng, coarse.lat, coarse.lng), 50) });
     expect(live.grantExact('c', 'r')).toBe(true);
     flush();
     expect((out.pop()!.msg as NearestMessage).officer).toMatchObject({ ...O, precision: 0 });
