@@ -40,6 +40,8 @@ export interface Counters {
   officerLocSent: number;
   answers: number;
   pushes: number;
+  /** Pushes showing a coarse officer position (`precision` > 0, the disclosure policy). */
+  pushesCoarse: number;
   near: number;
   framesIn: number;
   framesOut: number;
@@ -54,7 +56,7 @@ export interface Counters {
 }
 
 export const emptyCounters = (): Counters => ({
-  connected: 0, disconnected: 0, locSent: 0, officerLocSent: 0, answers: 0, pushes: 0, near: 0, framesIn: 0, framesOut: 0,
+  connected: 0, disconnected: 0, locSent: 0, officerLocSent: 0, answers: 0, pushes: 0, pushesCoarse: 0, near: 0, framesIn: 0, framesOut: 0,
   errFrames: 0, assignFailures: 0, connectFailures: 0, refusals: 0, drops: 0, retries: 0, unanswered: 0, pongs: 0,
 });
 

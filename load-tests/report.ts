@@ -25,6 +25,10 @@ export interface Results {
     citizenLocPerSec: number;
     officerLocPerSec: number;
     answersPerSec: number;
+    /** Re-push volume: coalesced `nearest` pushes (not answers to a `loc`) citizens received in the steady phase. */
+    pushes: number;
+    /** Of those, pushes showing a coarse officer position (disclosure policy on). */
+    pushesCoarse: number;
     pushesPerSec: number;
     nearPerSec: number;
     framesInPerSec: number;
@@ -116,6 +120,10 @@ export function table(r: Results): string {
   if (r.capacity) lines.push(row('loc → nearest, capacity', r.capacity.locToNearest));
   if (r.capacity?.echoRtt) lines.push(row('echo rtt, capacity', r.capacity.echoRtt));
   const t = r.throughput;
+  if (t) {
+    const perOfficerLoc = t.officerLocPerSec > 0 ? f(t.pushesPerSec / t.officerLocPerSec) : '-';
+    lines.push(`re-push volume (steady): ${t.pushes} coalesced pushes received by citizens (${t.pushesCoarse} coarse), ${t.pushesPerSec}/s, ${perOfficerLoc} per officer loc`);
+  }
   if (t) lines.push(`throughput/s: citizen loc ${t.citizenLocPerSec}, officer loc ${t.officerLocPerSec}, nearest answers ${t.answersPerSec}, re-pushes ${t.pushesPerSec}, near ${t.nearPerSec}, frames in ${t.framesInPerSec} / out ${t.framesOutPerSec}`);
   if (r.capacity) {
     const bound = r.capacity.echoPerSec !== null && r.capacity.echoPerSec >= 0.9 * r.capacity.offeredCapPerSec ? ' (echo at the closed-loop cap: more citizens needed to find the limit)' : '';

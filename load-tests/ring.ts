@@ -2,6 +2,7 @@
 // officer position it was just pushed was sent (officer move → re-push latency). Each officer has
 // RING_SLOTS recent (lat, lng, sentAt) entries; sentAt is performance.timeOrigin + now(), a clock
 // all threads of the process share. Torn reads are possible and harmless (a missed sample).
+import { snapToCell } from '../src/geo/snap.js';
 export const RING_SLOTS = 4;
 const FIELDS = 3;
 /** ~0.5 m: a server keeping coordinates as float32 still matches; reports are ≥ 1 m apart. */
@@ -43,6 +44,25 @@ export class OfficerRing {
       if (!(t <= latest)) latest = t; // NaN-safe max
     }
     return latest;
+  }
+
+  /**
+   * For a coarse push (the disclosure policy shows the centre of the officer's `size` m cell):
+   * when `officer` sent the latest of its recent positions that snaps to (lat, lng) and was sent
+   * after `after` (the citizen's previous `nearest`), or NaN. The latest, because a coalesced push
+   * shows the state as of the last move the server handled, as exact matching does.
+   */
+  sentInCell(officer: number, lat: number, lng: number, size: number, after: number): number {
+    if (!(officer >= 0) || (officer + 1) * RING_SLOTS * FIELDS > this.f.length || !(size > 0)) return NaN;
+    let best = NaN;
+    for (let s = 0; s < RING_SLOTS; s++) {
+      const o = (officer * RING_SLOTS + s) * FIELDS;
+      const at = this.f[o + 2];
+      if (!(at > after) || at <= best) continue; // NaN-safe: a slot being written is skipped
+      const c = snapToCell(this.f[o], this.f[o + 1], size);
+      if (c.lat === lat && c.lng === lng) best = at;
+    }
+    return best;
   }
 
   /** When `officer` sent (lat, lng), or NaN if it is not among its recent positions. */

@@ -255,6 +255,8 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
       citizenLocPerSec: perSec(c.locSent, s),
       officerLocPerSec: perSec(c.officerLocSent, s),
       answersPerSec: perSec(c.answers, s),
+      pushes: c.pushes,
+      pushesCoarse: c.pushesCoarse,
       pushesPerSec: perSec(c.pushes, s),
       nearPerSec: perSec(c.near, s),
       framesInPerSec: perSec(c.framesIn, s),

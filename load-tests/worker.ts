@@ -45,6 +45,7 @@ const lastNearestAt = new Float64Array(N);
 const lastOff = new Int32Array(N).fill(-1);
 const lastOffLat = new Float64Array(N);
 const lastOffLng = new Float64Array(N);
+const lastOffDist = new Float64Array(N);
 const heap = new TimeHeap(N);
 const nextAt = new Float64Array(N);
 
@@ -79,13 +80,19 @@ function onNearest(d: number, m: NearestMessage): void {
   const now = sharedNow();
   const answered = onAnswer(d, now);
   const o = m.officer;
-  if (!answered) counters.pushes++;
+  if (!answered) {
+    counters.pushes++;
+    if (o && o.precision > 0) counters.pushesCoarse++;
+  }
   if (o) {
     const idx = officerIndex(o.id);
     if (!answered && idx >= 0) {
-      const sent = ring.sentAt(idx, o.lat, o.lng);
+      // Exact positions are matched to the position sent; coarse ones (disclosure policy,
+      // precision > 0: a cell centre) to the latest position sent in that cell since the last push.
+      const coarse = o.precision > 0;
+      const sent = coarse ? ring.sentInCell(idx, o.lat, o.lng, o.precision, lastNearestAt[d]) : ring.sentAt(idx, o.lat, o.lng);
       const same = lastOff[d] === idx;
-      const moved = !same || lastOffLat[d] !== o.lat || lastOffLng[d] !== o.lng;
+      const moved = !same || lastOffLat[d] !== o.lat || lastOffLng[d] !== o.lng || (coarse && lastOffDist[d] !== m.dist);
       // Same officer at a new position: its move caused this push. Another officer: only when its
       // position is news since the citizen last heard and the previous nearest has not moved since
       // (else the previous one moving away may have caused the push, and the sample would measure
@@ -97,6 +104,7 @@ function onNearest(d: number, m: NearestMessage): void {
     lastOff[d] = idx;
     lastOffLat[d] = o.lat;
     lastOffLng[d] = o.lng;
+    lastOffDist[d] = m.dist ?? NaN;
   } else lastOff[d] = -1;
   lastNearestAt[d] = now;
 }

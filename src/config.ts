@@ -16,6 +16,12 @@ const int = (min: number, max: number): Parser<number> => (raw) => {
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer in [${min}, ${max}]`);
   return n;
 };
+/** 0 (the feature is off) or an integer in [min, max]. */
+const offOrInt = (min: number, max: number): Parser<number> => (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || (n !== 0 && (n < min || n > max))) throw new Error(`must be 0 (off) or an integer in [${min}, ${max}]`);
+  return n;
+};
 const str: Parser<string> = (raw) => raw;
 const optStr: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
 const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
@@ -77,6 +83,9 @@ export const SETTINGS = {
   OFFICER_WINDOW_MS: s('900000', int(1000, 24 * 3600_000), 'officer availability window (default 15 minutes)'),
   SEARCH_RADIUS_M: s('5000', int(0, 100_000), 'no officer farther than this is pushed as nearest'),
   ALERT_RADIUS_M: s('250', int(0, 100_000), 'a citizen this close to an available officer gets `near`'),
+  OFFICER_PRECISION_M: s('200', offOrInt(10, 100_000), '`nearest` shows an officer farther than ALERT_RADIUS_M at the centre of a grid cell this size (0: exact)'),
+  DISTANCE_STEP_M: s('50', int(1, 10_000), '`nearest` distance is rounded to this step while the position shown is coarse'),
+  MAP_MIN_CELL_COUNT: s('3', int(1, 100_000), 'the operations map hides citizen cells with fewer citizens than this'),
   REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires'),
   REQUESTS_PER_MINUTE: s('6', int(1, 10_000), 'connection requests a citizen may make per minute'),
   ASSIGNMENTS_PER_MINUTE: s('30', int(1, 100_000), 'socket assignments one token subject may get per minute (per orchestrator)'),

@@ -3,5 +3,6 @@ export * from './errors.js';
 export * from './distance.js';
 export * from './officer-index.js';
 export * from './subscription-index.js';
+export * from './snap.js';
 export * from './zip-lookup.js';
 export * from './zip-data.js';

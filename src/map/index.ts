@@ -32,6 +32,8 @@ export interface OperationsMapOptions {
   directory: ProcessorDirectory;
   counts: () => Promise<Map<string, NodeCounts>>;
   live?: MapLiveSource;
+  /** MAP_MIN_CELL_COUNT: citizen cells with fewer citizens are never shown. */
+  minCellCount: number;
   logger: Logger;
   now?: () => number;
   tickMs?: number;
@@ -131,7 +133,7 @@ export class OperationsMap {
       } catch (e) {
         this.logger.warn({ err: e }, 'socket counts unavailable for the map');
       }
-      const world: MapWorld = buildWorld({ now: (this.o.now ?? Date.now)(), directory: this.o.directory, counts, live: this.o.live, connections: this.recent });
+      const world: MapWorld = buildWorld({ now: (this.o.now ?? Date.now)(), directory: this.o.directory, counts, live: this.o.live, connections: this.recent, minCellCount: this.o.minCellCount });
       this.feed.broadcast((c) => frameFor(world, c.view!, this.o.directory));
     } catch (e) {
       this.logger.error({ err: e }, 'map tick failed');

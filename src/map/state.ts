@@ -73,6 +73,8 @@ export function buildWorld(o: {
   counts: Map<string, NodeCounts>;
   live?: MapLiveSource;
   connections: EstablishedConnectionEvent[];
+  /** MAP_MIN_CELL_COUNT: cells with fewer citizens are left out (they could single people out). */
+  minCellCount: number;
 }): MapWorld {
   const nodes = o.directory.nodes().map((n) => ({ id: n.id, url: n.url, officers: o.counts.get(n.id)?.officers ?? 0, citizens: o.counts.get(n.id)?.citizens ?? 0 }));
   let officers: MapWorld['officers'] = null;
@@ -84,9 +86,11 @@ export function buildWorld(o: {
     cells = [];
     citizenTotal = 0;
     for (const [h, n] of snap.citizenCells) {
+      // The total counts everyone (node socket counts show it anyway); a sparse cell is not drawn.
+      citizenTotal += n;
+      if (n < o.minCellCount) continue;
       const [lat, lng] = cellToLatLng(h);
       cells.push({ h, n, lat, lng });
-      citizenTotal += n;
     }
   }
   const byId = new Map((officers ?? []).map((x) => [x.id, x]));

@@ -27,7 +27,10 @@ import type { RouteContext, TypedApp } from './routes/context.js';
 import { DOCS_PATH, opsRoutes } from './routes/ops.js';
 import { socketRoutes } from './routes/sockets.js';
 
-export type OrchestratorConfig = Pick<Config, 'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
+export type OrchestratorConfig = Pick<
+  Config,
+  'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT'
+>;
 
 export interface OrchestratorOptions {
   config: OrchestratorConfig;
@@ -113,6 +116,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     directory: o.directory,
     counts: () => records.countsByNode(),
     live: o.mapSource,
+    minCellCount: o.config.MAP_MIN_CELL_COUNT,
     logger,
     now,
   });

@@ -16,6 +16,8 @@ export type ProcessorConfig = Pick<
   | 'OFFICER_WINDOW_MS'
   | 'SEARCH_RADIUS_M'
   | 'ALERT_RADIUS_M'
+  | 'OFFICER_PRECISION_M'
+  | 'DISTANCE_STEP_M'
   | 'MSG_RATE_PER_S'
   | 'MSG_BURST'
   | 'MAX_SOCKETS'

@@ -3,7 +3,11 @@
 // No sockets here: messages go out through a LiveSink, so the logic can be driven by local
 // sockets today and by a replica of remote officers (distributed mode) through the same door,
 // `applyOfficer`.
-import { OfficerIndex, SubscriptionIndex } from '../geo/index.js';
+//
+// Disclosure policy (issue #10) lives here too, at the one place `nearest` is written: the search
+// is exact (exact positions, exact across zips and nodes), only what a citizen is shown is coarse.
+// See `sendNearest` and `grantExact`.
+import { haversine, OfficerIndex, roundToStep, snapToCell, SubscriptionIndex } from '../geo/index.js';
 import type { NearestMessage, NearMessage, PublicProfile } from '../protocol/index.js';
 
 export interface LiveSink {
@@ -47,6 +51,13 @@ export interface LiveSnapshot {
 export interface LiveOptions {
   searchRadius: number;
   alertRadius: number;
+  /**
+   * OFFICER_PRECISION_M: outside the alert radius (and without a grant) `nearest` shows the centre
+   * of the officer's cell of this size and a rounded `dist`. 0 turns the policy off (exact).
+   */
+  precision: number;
+  /** DISTANCE_STEP_M: what a coarse `dist` is rounded to. */
+  distanceStep: number;
   /** Monotonic clock in ms, for push latency. */
   mono: () => number;
   /** Schedules the coalesced flush; the default is setImmediate. Returns a cancel function. */
@@ -63,6 +74,11 @@ interface OfficerEntry {
   nearestOf: Set<string>;
   /** Citizens currently inside this officer's alert radius (already alerted). */
   alertOf: Set<string>;
+  /**
+   * Citizens granted the exact position (an accepted connection). Held by this entry, so leaving
+   * the index ends every grant: a returning officer is a new entry with none.
+   */
+  exactFor: Set<string>;
 }
 
 interface CitizenEntry {
@@ -73,10 +89,13 @@ interface CitizenEntry {
   nearest: OfficerEntry | null;
   /** Officer ids whose alert radius the citizen is in (one `near` per entry). */
   alerts: Set<string>;
-  /** What the citizen last received, to skip pushes that change nothing. */
+  /** Officers whose exact position this citizen may see (their `exactFor` holds its id). */
+  grants: Set<OfficerEntry>;
+  /** What the citizen last received (as shown, coarse or exact), to skip pushes that change nothing. */
   sentId: string | null;
   sentLat: number;
   sentLng: number;
+  sentPrecision: number;
   sentDist: number | null;
   sentOnce: boolean;
 }
@@ -132,6 +151,7 @@ export class LiveIndex {
       if (!o) return;
       this.officers.delete(id);
       this.officerIndex.remove(id);
+      for (const cid of o.exactFor) this.citizens.get(cid)?.grants.delete(o);
       for (const cid of o.nearestOf) this.markDirty(cid, since);
       // Leaving the index re-arms `near` for the citizens it had alerted.
       for (const cid of o.alertOf) {
@@ -144,6 +164,12 @@ export class LiveIndex {
     // Before the no-change check: a local officer at the very spot of a stale remote replica of
     // itself must still be reported (and so replicated).
     if (meta.remote !== true) this.observer?.officer(id, pos, meta.profile);
+    // A local socket taking over from a remote replica (or the reverse) is another socket of the
+    // officer: the grants were for the one before.
+    if (o && o.remote !== (meta.remote === true)) {
+      o.remote = meta.remote === true;
+      this.endGrants(o, since);
+    }
     if (o && o.lat === pos.lat && o.lng === pos.lng) return;
     this.officerIndex.upsert(id, pos.lat, pos.lng, meta.zip);
     if (o) {
@@ -154,7 +180,7 @@ export class LiveIndex {
       for (const cid of o.nearestOf) this.markDirty(cid, since);
       for (const cid of o.alertOf) this.markDirty(cid, since);
     } else {
-      o = { id, lat: pos.lat, lng: pos.lng, profile: meta.profile, remote: meta.remote === true, nearestOf: new Set(), alertOf: new Set() };
+      o = { id, lat: pos.lat, lng: pos.lng, profile: meta.profile, remote: meta.remote === true, nearestOf: new Set(), alertOf: new Set(), exactFor: new Set() };
       this.officers.set(id, o);
     }
     // Citizens whose watch circle holds the new point may get a nearer officer or a new alert.
@@ -169,9 +195,11 @@ export class LiveIndex {
       lng: NaN,
       nearest: null,
       alerts: new Set(),
+      grants: new Set(),
       sentId: null,
       sentLat: NaN,
       sentLng: NaN,
+      sentPrecision: 0,
       sentDist: null,
       sentOnce: false,
     });
@@ -186,6 +214,23 @@ export class LiveIndex {
     this.watches.remove(id);
     c.nearest?.nearestOf.delete(id);
     for (const oid of c.alerts) this.officers.get(oid)?.alertOf.delete(id);
+    for (const o of c.grants) o.exactFor.delete(id);
+  }
+
+  /**
+   * Lets the citizen see the officer's exact position (their connection was accepted) until the
+   * citizen's socket closes (`removeCitizen`, also on replacement) or the officer leaves this
+   * node's index (its socket closes, `avail: false`, window end; for a remote officer, its replica
+   * is removed). Returns false, and grants nothing, when either is not here now.
+   */
+  grantExact(citizenId: string, officerId: string): boolean {
+    const c = this.citizens.get(citizenId);
+    const o = this.officers.get(officerId);
+    if (!c || !o) return false;
+    o.exactFor.add(citizenId);
+    c.grants.add(o);
+    this.markDirty(citizenId); // shows the exact position now if this officer is its nearest
+    return true;
   }
 
   /** A citizen's `loc`: answers with `nearest` at once (and `near` alerts), never coalesced. */
@@ -261,22 +306,57 @@ export class LiveIndex {
     return sent;
   }
 
+  /**
+   * Writes what the citizen may see of its nearest officer: exact inside the alert radius, with a
+   * grant, or with the policy off; otherwise the centre of the officer's fixed grid cell and the
+   * distance to that centre rounded to the step. Not the exact distance rounded: a citizen nudging
+   * its own `loc` would find where that flips to the next step, i.e. where the exact distance is
+   * known, and three such flips locate the officer to centimetres. A push is skipped when the
+   * visible message equals the last one sent, so while coarse only a change of officer, cell or
+   * distance step reaches the citizen.
+   */
   private sendNearest(c: CitizenEntry, o: OfficerEntry | null, dist: number | null, reply: boolean): boolean {
-    if (!reply && c.sentOnce && c.sentId === (o ? o.id : null) && c.sentDist === dist && (!o || (c.sentLat === o.lat && c.sentLng === o.lng))) {
+    let lat = NaN;
+    let lng = NaN;
+    let precision = 0;
+    let shown = dist;
+    if (o && dist !== null) {
+      const { precision: cell, alertRadius } = this.opts;
+      if (cell > 0 && dist > alertRadius && !o.exactFor.has(c.id)) {
+        ({ lat, lng } = snapToCell(o.lat, o.lng, cell));
+        precision = cell;
+        shown = roundToStep(haversine(c.lat, c.lng, lat, lng), this.opts.distanceStep);
+      } else {
+        lat = o.lat;
+        lng = o.lng;
+      }
+    }
+    const id = o ? o.id : null;
+    if (!reply && c.sentOnce && c.sentId === id && c.sentDist === shown && (!o || (c.sentLat === lat && c.sentLng === lng && c.sentPrecision === precision))) {
       return false;
     }
     const msg: NearestMessage = {
       t: 'nearest',
-      officer: o ? { id: o.id, lat: o.lat, lng: o.lng, profile: o.profile } : null,
-      dist,
+      officer: o ? { id: o.id, lat, lng, precision, profile: o.profile } : null,
+      dist: shown,
     };
     if (!this.sink.nearest(c.id, msg, reply)) return false;
     c.sentOnce = true;
-    c.sentId = o ? o.id : null;
-    c.sentLat = o ? o.lat : NaN;
-    c.sentLng = o ? o.lng : NaN;
-    c.sentDist = dist;
+    c.sentId = id;
+    c.sentLat = lat;
+    c.sentLng = lng;
+    c.sentPrecision = precision;
+    c.sentDist = shown;
     return true;
+  }
+
+  /** Ends every grant of the officer's entry and re-pushes those citizens (coarse again). */
+  private endGrants(o: OfficerEntry, since: number): void {
+    for (const cid of o.exactFor) {
+      this.citizens.get(cid)?.grants.delete(o);
+      this.markDirty(cid, since);
+    }
+    o.exactFor.clear();
   }
 
   /** Sends `near` for officers newly within the alert radius; re-arms those that left it. */

@@ -1,5 +1,6 @@
 // Connection requests relayed by the orchestrator on this node's bus channel (SPEC §1 step 5):
-// `conn.req` → `req` to the officer's socket; `conn.update` → `conn` to whichever party is here.
+// `conn.req` → `req` to the officer's socket; `conn.update` → `conn` to whichever party is here
+// (an accepted one also grants the citizen the officer's exact position, LiveIndex.grantExact).
 // The officer's `resp` goes back in handlers.ts.
 import type { BusMessage } from '../coordination/index.js';
 import type { NodeContext } from './context.js';
@@ -27,7 +28,13 @@ export function onBusMessage(ctx: NodeContext, msg: BusMessage): void {
         sendCorked(ctx, officer, { t: 'conn', ...conn });
       }
       const citizen = ctx.citizens.get(conn.citizenId);
-      if (citizen) sendCorked(ctx, citizen, { t: 'conn', ...conn });
+      if (citizen) {
+        sendCorked(ctx, citizen, { t: 'conn', ...conn });
+        // Disclosure policy: this citizen socket may now see the officer's exact position (live.ts).
+        if (conn.status === 'accepted' && ctx.live.grantExact(conn.citizenId, conn.officerId)) {
+          ctx.logger.debug({ citizen: conn.citizenId, officer: conn.officerId }, 'exact position granted');
+        }
+      }
       return;
     }
     default:

@@ -79,7 +79,10 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
       metrics.pushLatency.observe(latencyS);
     },
   };
-  live = new LiveIndex({ searchRadius: config.SEARCH_RADIUS_M, alertRadius: config.ALERT_RADIUS_M, mono }, sink);
+  live = new LiveIndex(
+    { searchRadius: config.SEARCH_RADIUS_M, alertRadius: config.ALERT_RADIUS_M, precision: config.OFFICER_PRECISION_M, distanceStep: config.DISTANCE_STEP_M, mono },
+    sink,
+  );
   ctx.live = live;
 
   const guard = new TicketReplayGuard();

@@ -66,15 +66,22 @@ export interface HelloMessage {
 
 export interface NearestOfficer {
   id: string;
+  /** Exact when `precision` is 0; otherwise the centre of the officer's `precision`-metre grid cell. */
   lat: number;
   lng: number;
+  /** Metres: 0 when lat/lng (and `dist`) are exact, else the grid cell size (OFFICER_PRECISION_M). */
+  precision: number;
   profile: PublicProfile;
 }
 
 export interface NearestMessage {
   t: 'nearest';
   officer: NearestOfficer | null;
-  /** Great-circle distance in metres; null when no officer is within the search radius. */
+  /**
+   * Great-circle distance in metres to the officer; when `officer.precision` > 0, the distance to
+   * the cell centre shown, rounded to DISTANCE_STEP_M. Null when no officer is within the search
+   * radius.
+   */
   dist: number | null;
 }
 

@@ -106,7 +106,7 @@ export async function startStandIn(): Promise<StandIn> {
         const enc: Encoding = isBinary ? 'msgpack' : 'json';
         if (!p.ok) return st.send(ws, { t: 'err', code: p.code, message: p.message }, enc);
         st.received.push({ msg: p.msg, encoding: enc });
-        if (p.msg.t === 'loc') st.send(ws, { t: 'nearest', officer: { id: 'o1', lat: p.msg.lat + 0.001, lng: p.msg.lng, profile: { name: 'Ofc. A' } }, dist: 111 }, enc);
+        if (p.msg.t === 'loc') st.send(ws, { t: 'nearest', officer: { id: 'o1', lat: p.msg.lat + 0.001, lng: p.msg.lng, precision: 0, profile: { name: 'Ofc. A' } }, dist: 111 }, enc);
         if (p.msg.t === 'ping') st.send(ws, { t: 'pong', at: Date.now() }, enc);
       });
     });

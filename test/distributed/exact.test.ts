@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEstablishedEntry } from '../../src/adapters/redis/index.js';
 import { CellGrid } from '../../src/distributed/cells.js';
 import { cellChannel, cellSnapshotKey } from '../../src/distributed/wire.js';
-import { AREA, bruteNearest, mismatches, prng, randomPos, SEARCH_RADIUS_M, startDeployment, waitExact, type Deployment } from './fixture.js';
+import { AREA, bruteNearest, grantKey, mismatches, prng, randomPos, SEARCH_RADIUS_M, startDeployment, waitExact, type Deployment } from './fixture.js';
 import { connectDevice, http, token, type Device } from './nodes.js';
 
 let d: Deployment;
 const officers = new Map<string, Device>();
 const citizens: Device[] = [];
+/** Accepted connections: those citizens see their officer's exact position (disclosure policy). */
+const grants = new Set<string>();
 
 beforeAll(async () => {
   d = await startDeployment({ processors: 3, orchestrators: 2 });
@@ -90,16 +92,19 @@ describe('distributed mode, 3 processors', () => {
   it('a connection request across nodes completes, with one event in the Redis Stream', async () => {
     // Asked of the second orchestrator; the officer's answer is broadcast to both, decided once in Redis.
     const orch = d.orchestrators[1].url;
-    // A citizen and an officer on different nodes.
+    // A citizen and an officer on different nodes, the officer its nearest and outside the alert
+    // radius (so the citizen sees it coarse until the connection is accepted).
     let pair: [Device, Device] | undefined;
     for (const c of citizens) {
-      const o = [...officers.values()].find((x) => x.assignment.node !== c.assignment.node);
-      if (o) {
+      const b = bruteNearest(c, officers.values());
+      const o = b && b.dist > 300 ? officers.get(b.id)! : undefined;
+      if (o && o.assignment.node !== c.assignment.node) {
         pair = [c, o];
         break;
       }
     }
     expect(pair).toBeDefined();
+    expect(pair![0].client.last('nearest')?.officer).toMatchObject({ id: pair![1].id, precision: 200 });
     const [citizen, officer] = pair!;
     const cTok = await token('citizen', citizen.id);
     const officerMark = officer.client.mark();
@@ -114,6 +119,11 @@ describe('distributed mode, 3 processors', () => {
     officer.client.json({ t: 'resp', id: reqId, accept: true });
     const conn = await citizen.client.waitFor('conn', (m) => m.id === reqId, citizenMark, 10_000);
     expect(conn.status).toBe('accepted');
+    // The citizen's node holds the officer as a replica: the grant shows it exact, to this citizen only.
+    const exact = await citizen.client.waitFor('nearest', (m) => m.officer?.precision === 0, citizenMark, 10_000);
+    expect(exact.officer).toMatchObject({ id: officer.id, lat: officer.lat, lng: officer.lng });
+    grants.add(grantKey(citizen.id, officer.id));
+    await waitExact(citizens, officers.values(), 10_000, grants);
     await officer.client.waitFor('conn', (m) => m.id === reqId, officerMark, 10_000);
     const got = await http(orch, 'GET', `/v1/connections/${reqId}`, cTok);
     expect(got.body.status).toBe('accepted');
@@ -146,6 +156,6 @@ describe('distributed mode, 3 processors', () => {
     expect(await victim.stop()).toBe(0);
     for (const [id, o] of officers) if (o.assignment.node === victim.nodeId) officers.delete(id);
     const live = citizens.filter((c) => c.assignment.node !== victim.nodeId);
-    await waitExact(live, officers.values(), 15_000);
+    await waitExact(live, officers.values(), 15_000, grants);
   }, 60_000);
 });

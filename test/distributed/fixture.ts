@@ -1,12 +1,15 @@
 // A distributed deployment for tests: a real redis-server, orchestrators and processors as OS
 // processes, devices over real HTTP + websockets, and brute-force nearest over every officer.
-import { haversine } from '../../src/geo/index.js';
+import { loadConfig } from '../../src/config.js';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { startCluster, startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
 import type { Msg } from '../helpers/ws-client.js';
 import { spawnNode, type Device, type NodeProcess } from './nodes.js';
 import { mulberry32 } from '../../src/util/prng.js';
 
 export const SEARCH_RADIUS_M = 5000;
+/** The disclosure policy's settings the nodes run with (the defaults: the tests do not set them). */
+const POLICY = loadConfig({});
 
 export interface Deployment {
   /** The standalone server; with `cluster`, the first master. */
@@ -83,15 +86,38 @@ export function bruteNearest(c: { lat: number; lng: number }, officers: Iterable
   return best;
 }
 
+type GotNearest = Msg & { officer: { id: string; lat: number; lng: number; precision: number } | null; dist: number | null };
+
+/** Key of an accepted connection's grant of the exact position (citizen id, officer id). */
+export const grantKey = (citizenId: string, officerId: string): string => `${citizenId}>${officerId}`;
+
+/**
+ * Whether `got` shows the brute-force nearest `want` (at `officer`) to the citizen at `c` as the
+ * disclosure policy says: exact position and distance (±0.5 m, as before the policy) within the
+ * alert radius or with a grant, else the officer's cell centre and the distance to that centre
+ * rounded to the step.
+ */
+function shownAsPolicySays(c: { lat: number; lng: number }, got: GotNearest, want: { dist: number }, officer: { lat: number; lng: number }, granted: boolean): boolean {
+  const o = got.officer!;
+  const dist = got.dist ?? -1;
+  const exactOk = (granted || want.dist <= POLICY.ALERT_RADIUS_M + 0.5) && o.precision === 0 && o.lat === officer.lat && o.lng === officer.lng && Math.abs(dist - want.dist) <= 0.5;
+  if (exactOk) return true;
+  if (granted || want.dist < POLICY.ALERT_RADIUS_M - 0.5) return false;
+  const cell = snapToCell(officer.lat, officer.lng, POLICY.OFFICER_PRECISION_M);
+  const step = roundToStep(haversine(c.lat, c.lng, cell.lat, cell.lng), POLICY.DISTANCE_STEP_M);
+  return o.precision === POLICY.OFFICER_PRECISION_M && o.lat === cell.lat && o.lng === cell.lng && dist === step;
+}
+
 /** Citizens whose latest `nearest` differs from brute force (empty at quiescence). */
-export function mismatches(citizens: Device[], officers: Iterable<Device>): string[] {
+export function mismatches(citizens: Device[], officers: Iterable<Device>, grants: ReadonlySet<string> = new Set()): string[] {
   const all = [...officers];
   const out: string[] = [];
   for (const c of citizens) {
     const want = bruteNearest(c, all);
-    const got = c.client.last('nearest') as (Msg & { officer: { id: string; lat: number; lng: number } | null; dist: number | null }) | undefined;
+    const got = c.client.last('nearest') as GotNearest | undefined;
     const gotId = got?.officer?.id ?? null;
-    if (!got || gotId !== (want?.id ?? null) || (want && Math.abs((got.dist ?? -1) - want.dist) > 0.5)) {
+    const wantAt = want ? all.find((o) => o.id === want.id)! : null;
+    if (!got || gotId !== (want?.id ?? null) || (want && !shownAsPolicySays(c, got, want, wantAt!, grants.has(grantKey(c.id, want.id))))) {
       const known = all.find((o) => o.id === gotId);
       const where = got?.officer ? ` at ${got.officer.lat.toFixed(5)},${got.officer.lng.toFixed(5)}; test has it ${known ? `at ${known.lat.toFixed(5)},${known.lng.toFixed(5)} on ${known.assignment.node}` : 'nowhere'}` : '';
       out.push(`${c.id}@${c.assignment.node}: got ${gotId} (${got?.dist})${where}, want ${want?.id ?? null} (${want?.dist})`);
@@ -101,12 +127,12 @@ export function mismatches(citizens: Device[], officers: Iterable<Device>): stri
 }
 
 /** Waits until every citizen's latest `nearest` equals brute force. */
-export async function waitExact(citizens: Device[], officerList: Iterable<Device>, timeoutMs = 20_000): Promise<void> {
+export async function waitExact(citizens: Device[], officerList: Iterable<Device>, timeoutMs = 20_000, grants?: ReadonlySet<string>): Promise<void> {
   const officers = [...officerList]; // an iterator would be used up by the first check
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   while (Date.now() < deadline) {
-    last = mismatches(citizens, officers);
+    last = mismatches(citizens, officers, grants);
     if (last.length === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }

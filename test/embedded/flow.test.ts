@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { createLogger } from '../../src/log.js';
 import { readStreamFile } from '../../src/orchestrator/index.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
@@ -141,6 +142,52 @@ describe('embedded mode, end to end', () => {
     expect((await d.http('GET', `${HTTP_PATHS.citizenSocket}?lat=${CITIZEN_POS.lat}&lng=${CITIZEN_POS.lng}`, citizenTok)).status).toBe(200);
     // Request records are kept in memory in embedded mode: the stream is what survives.
     expect(await d.http('GET', `${HTTP_PATHS.connections}/${requestId}`, citizenTok)).toMatchObject({ status: 404, body: { error: 'not_found' } });
+    await stop(e);
+  });
+
+  it('an accepted connection shows its citizen, and only it, the officer exact beyond the alert radius', async () => {
+    const e = await start();
+    const d = device(e);
+    const officerTok = await d.token('officer', 'o-dp', { name: 'Ofc. Ruiz' });
+    const officer = await d.connect('officer', officerTok, OFFICER_POS);
+    officer.client.json({ t: 'loc', ...OFFICER_POS });
+    await officer.client.sync();
+    /** 1.2 km north: outside the alert radius, coarse by default. */
+    const far = { lat: OFFICER_POS.lat + 1200 / 111_195, lng: OFFICER_POS.lng };
+    const dist = haversine(far.lat, far.lng, OFFICER_POS.lat, OFFICER_POS.lng);
+    const centre = snapToCell(OFFICER_POS.lat, OFFICER_POS.lng, 200);
+    const coarse = { id: 'o-dp', ...centre, precision: 200 };
+    const askTok = await d.token('citizen', 'c-ask', { name: 'Ana' });
+    const ask = await d.connect('citizen', askTok, far);
+    const bystander = await d.connect('citizen', await d.token('citizen', 'c-by'), far);
+    for (const c of [ask, bystander]) {
+      c.client.json({ t: 'loc', ...far });
+      const n = await c.client.waitFor('nearest', (m) => m.officer?.id === 'o-dp');
+      expect(n.officer).toMatchObject(coarse);
+      expect(n.dist).toBe(roundToStep(haversine(far.lat, far.lng, centre.lat, centre.lng), 50));
+    }
+
+    const askMark = ask.client.mark();
+    const byMark = bystander.client.mark();
+    const created = await d.http('POST', HTTP_PATHS.connections, askTok, { officerId: 'o-dp' });
+    const id = created.body.id as string;
+    await officer.client.waitFor('req', (m) => m.id === id);
+    officer.client.json({ t: 'resp', id, accept: true });
+    await ask.client.waitFor('conn', (m) => m.id === id && m.status === 'accepted', askMark);
+    const exact = await ask.client.waitFor('nearest', () => true, askMark);
+    expect(exact).toMatchObject({ officer: { id: 'o-dp', lat: OFFICER_POS.lat, lng: OFFICER_POS.lng, precision: 0 }, dist });
+    // The bystander at the very same spot heard nothing new and still gets the coarse view.
+    await officer.client.sync();
+    await bystander.client.sync();
+    expect(bystander.client.of('nearest', byMark)).toEqual([]);
+    bystander.client.json({ t: 'loc', ...far });
+    expect((await bystander.client.waitFor('nearest', () => true, byMark)).officer).toMatchObject(coarse);
+    // Until the citizen's socket closes: a new socket of the same citizen is coarse again.
+    ask.client.close();
+    await ask.client.waitClosed();
+    const again = await d.connect('citizen', askTok, far);
+    again.client.json({ t: 'loc', ...far });
+    expect((await again.client.waitFor('nearest')).officer).toMatchObject(coarse);
     await stop(e);
   });
 

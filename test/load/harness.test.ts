@@ -8,6 +8,7 @@ import { advance, newCitizen, newOfficer, nextInterval } from '../../load-tests/
 import { inNyc, nycCentroids } from '../../load-tests/nyc.js';
 import { deviceRandom, mulberry32 } from '../../load-tests/prng.js';
 import { OfficerRing } from '../../load-tests/ring.js';
+import { snapToCell } from '../../src/geo/index.js';
 
 describe('args', () => {
   it('has bounded defaults and parses the documented flags', () => {
@@ -122,5 +123,22 @@ describe('OfficerRing', () => {
     expect(r.sentAt(2, 40.705, -73.9)).toBeNaN();
     expect(r.sentAt(99, 40.705, -73.9)).toBeNaN();
     expect(r.sentAt(-1, 40.705, -73.9)).toBeNaN();
+  });
+
+  it('matches a coarse push (a cell centre) to the latest position sent in that cell since the last push', () => {
+    const { ring, ringSeq } = OfficerRing.allocate(2);
+    const r = new OfficerRing(ring, ringSeq);
+    const A = snapToCell(40.75, -73.99, 200); // a cell centre: ±0.0008° stays inside the cell
+    const B = snapToCell(40.75 + 0.002, -73.99, 200); // the next row north
+    r.record(0, A.lat + 0.0003, A.lng, 1000);
+    r.record(0, A.lat - 0.0004, A.lng + 0.0005, 2000);
+    r.record(0, B.lat, B.lng + 0.0002, 3000);
+    expect(r.sentInCell(0, A.lat, A.lng, 200, 0)).toBe(2000); // the latest in A
+    expect(r.sentInCell(0, A.lat, A.lng, 200, 1500)).toBe(2000);
+    expect(r.sentInCell(0, A.lat, A.lng, 200, 2000)).toBeNaN(); // nothing in A since the last push
+    expect(r.sentInCell(0, B.lat, B.lng, 200, 0)).toBe(3000);
+    expect(r.sentInCell(0, A.lat + 0.0003, A.lng, 200, 0)).toBeNaN(); // not a centre
+    expect(r.sentInCell(0, B.lat, B.lng, 1000, 0)).toBeNaN(); // another grid
+    for (const [o, size] of [[1, 200], [5, 200], [-1, 200], [0, 0], [0, NaN]] as const) expect(r.sentInCell(o, A.lat, A.lng, size, 0)).toBeNaN();
   });
 });

@@ -60,6 +60,10 @@ describe('load harness smoke run', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i); // opens offline: no scripts, no remote URLs
     expect(r.stdout).toContain('citizen loc → nearest');
     expect(r.stdout).toContain('loc → nearest, warm-up');
+    // The re-push volume (coalesced pushes received by citizens), coarse ones among them.
+    expect(r.stdout).toContain('re-push volume (steady):');
+    for (const f of ['pushes', 'pushesCoarse', 'pushesPerSec']) expect(typeof res.throughput[f], `throughput.${f}`).toBe('number');
+    expect(res.throughput.pushesCoarse).toBeLessThanOrEqual(res.throughput.pushes);
   }, 180_000);
 
   it('refuses a non-loopback target before sending anything', async () => {

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cellToLatLng, latLngToCell } from 'h3-js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -10,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { FEED_CLOSE, FEED_PATH, parseViewport } from '../../src/map/index.js';
+import { CITIZEN_CELL_RES } from '../../src/map/state.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
@@ -131,6 +133,40 @@ describe('operator feed', { timeout: 30_000 }, () => {
     });
     expect(status).toBe(404);
     expect((await fetch(`${beacon.orchestratorUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('never shows a citizen cell with fewer than MAP_MIN_CELL_COUNT (3) citizens; the total counts everyone', async () => {
+    expect(loadConfig({}).MAP_MIN_CELL_COUNT).toBe(3);
+    // Three H3 cells in the viewport: 3 citizens in A, 2 in B, 1 in C (a few metres apart in each).
+    const centre = (lat: number, lng: number) => cellToLatLng(latLngToCell(lat, lng, CITIZEN_CELL_RES));
+    const [A, B, C] = [centre(40.758, -73.9855), centre(40.7, -73.95), centre(40.8, -73.94)];
+    const citizen = async (sub: string, [lat, lng]: number[], k: number) => {
+      const at = { lat: lat + k * 1e-4, lng };
+      const r = await fetch(`${beacon.orchestratorUrl}${HTTP_PATHS.citizenSocket}?lat=${at.lat}&lng=${at.lng}`, { headers: { authorization: `Bearer ${await token('citizen', sub)}` } });
+      const c = await TestClient.open(((await r.json()) as { url: string }).url);
+      sockets.push(c);
+      await c.waitFor('hello');
+      c.json({ t: 'loc', ...at });
+      await c.waitFor('nearest');
+    };
+    const f = await operatorFeed();
+    for (const [cell, n, name] of [[A, 3, 'a'], [B, 2, 'b'], [C, 1, 'c']] as const) for (let k = 0; k < n; k++) await citizen(`mc-${name}${k}`, cell, k);
+    const counts = (m: Record<string, unknown>) => (m.cells as { n: number }[]).map((c) => c.n).sort();
+    await until(() => {
+      const m = lastState(f);
+      return m && m.citizenTotal === 6 ? m : undefined;
+    }, 10_000, 'a state with all six citizens');
+    expect(counts(lastState(f)!)).toEqual([3]);
+    // A third citizen in B: now B is shown too.
+    await citizen('mc-b2', B, 2);
+    await until(() => {
+      const m = lastState(f);
+      return m && m.citizenTotal === 7 && counts(m).join() === '3,3' ? m : undefined;
+    }, 10_000, 'a state with cells A and B');
+    // Never, in any frame, a cell below the threshold.
+    const states = f.msgs.filter((m) => m.t === 'state');
+    expect(states.length).toBeGreaterThan(1);
+    for (const m of states) for (const c of m.cells as { n: number }[]) expect(c.n).toBeGreaterThanOrEqual(3);
   });
 
   it('parseViewport accepts only finite WGS84 boxes', () => {

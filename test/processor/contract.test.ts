@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeChannel } from '../../src/coordination/index.js';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { CLOSE_CODES } from '../../src/protocol/index.js';
 import { north, NODE_ID, startFixture, until, type Fixture } from './fixture.js';
 
@@ -53,9 +54,12 @@ describe('processor wire contract (SPEC §2)', () => {
     const c2 = await f.connect('citizen', 'c-1km');
     c2.json({ t: 'loc', ...q, acc: 10, ts: Date.now() });
     const n = await c2.waitFor('nearest');
-    expect(n.officer).toEqual({ id: 'o-near', lat: P.lat, lng: P.lng, profile: { name: 'Officer o-near', badge: 'B-o-near', precinct: '13' } });
-    expect(n.dist).toBeGreaterThan(995);
-    expect(n.dist).toBeLessThan(1005);
+    // 1 km away (outside the alert radius): the officer's 200 m cell centre, the distance to it rounded.
+    const centre = snapToCell(P.lat, P.lng, 200);
+    expect(n.officer).toEqual({ id: 'o-near', ...centre, precision: 200, profile: { name: 'Officer o-near', badge: 'B-o-near', precinct: '13' } });
+    expect(n.dist).toBe(roundToStep(haversine(q.lat, q.lng, centre.lat, centre.lng), 50));
+    expect(n.dist).toBeGreaterThanOrEqual(900);
+    expect(n.dist).toBeLessThanOrEqual(1100);
     expect(JSON.stringify(n)).not.toContain('acct');
     expect(c2.of('near')).toHaveLength(0); // 1 km is outside the 250 m alert radius
     for (const x of [c, o, c2]) x.close();
@@ -104,11 +108,14 @@ describe('processor wire contract (SPEC §2)', () => {
     await c.waitFor('nearest', (m) => m.officer === null, from);
     expect(o.closed).toBeNull();
     // Moving while unavailable stays private.
-    o.json({ t: 'loc', ...north(P.lat, P.lng, 10) });
+    const moved = north(P.lat, P.lng, 600);
+    o.json({ t: 'loc', ...moved });
     from = c.mark();
     o.json({ t: 'avail', on: true });
     const back = await c.waitFor('nearest', (m) => m.officer !== null, from);
-    expect(back.officer).toMatchObject({ id: 'o-avail', ...north(P.lat, P.lng, 10) });
+    // Back at the last position, as the citizen 1.4 km away may see it (its cell, not P's).
+    expect(snapToCell(moved.lat, moved.lng, 200)).not.toEqual(snapToCell(P.lat, P.lng, 200));
+    expect(back.officer).toMatchObject({ id: 'o-avail', ...snapToCell(moved.lat, moved.lng, 200), precision: 200 });
     o.close();
     from = c.mark();
     await c.waitFor('nearest', (m) => m.officer === null, from); // a closed socket leaves at once
@@ -135,8 +142,10 @@ describe('processor wire contract (SPEC §2)', () => {
     const o2 = await f.connect('officer', 'o-rep');
     expect(await o1.waitFor('bye')).toEqual({ t: 'bye', reason: 'replaced' });
     expect((await o1.waitClosed()).code).toBe(CLOSE_CODES.replaced);
-    o2.json({ t: 'loc', ...north(P.lat, P.lng, 100) });
-    await c.waitFor('nearest', (m) => m.officer?.id === 'o-rep' && m.dist! < 450);
+    // 200 m from the citizen: inside the alert radius, so the exact new position is what it sees.
+    const moved = north(P.lat, P.lng, 300);
+    o2.json({ t: 'loc', ...moved });
+    await c.waitFor('nearest', (m) => m.officer?.id === 'o-rep' && m.officer.lat === moved.lat && m.dist! < 250);
     expect(f.processor.stats().officers).toBe(1);
     // The new socket is the live one: its state survived the old one's close.
     o2.json({ t: 'ping' });

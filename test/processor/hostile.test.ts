@@ -130,7 +130,8 @@ describe('backpressure', () => {
   });
 
   it('pushes to a citizen that does not read are held, not queued; it gets the latest once it reads', async () => {
-    const f = await startFixture({ MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, MAX_BACKPRESSURE_BYTES: 64 * 1024 });
+    // Exact positions (policy off): every move is a push, and the latest one is recognisable.
+    const f = await startFixture({ MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, MAX_BACKPRESSURE_BYTES: 64 * 1024, OFFICER_PRECISION_M: 0 });
     try {
       const c = await f.connect('citizen', 'hold-c');
       c.json({ t: 'loc', ...P });

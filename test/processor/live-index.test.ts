@@ -1,13 +1,14 @@
 // LiveIndex on its own (pure logic, no sockets): the seam distributed mode will use for officers
 // whose sockets are on other nodes, and coalescing with a hand-driven flush.
 import { describe, expect, it } from 'vitest';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { LiveIndex } from '../../src/processor/index.js';
 import type { NearestMessage, NearMessage } from '../../src/protocol/index.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 const at = (m: number) => ({ lat: P.lat + m / 111_195, lng: P.lng });
 
-function setup() {
+function setup(precision = 0) {
   const out: { to: string; msg: NearestMessage | NearMessage; reply: boolean }[] = [];
   let pending: (() => void) | null = null;
   let hold = false;
@@ -15,6 +16,9 @@ function setup() {
     {
       searchRadius: 5000,
       alertRadius: 250,
+      // Most tests here are about the seam and coalescing: exact positions (policy off).
+      precision,
+      distanceStep: 50,
       mono: () => performance.now(),
       schedule: (fn) => {
         pending = fn;
@@ -110,5 +114,43 @@ describe('LiveIndex', () => {
     flush();
     expect(out).toHaveLength(0);
     expect(live.citizenCount).toBe(0);
+  });
+
+  it('disclosure: a remote officer is coarse like a local one; a grant ends when its replica leaves', () => {
+    const { live, out, flush } = setup(200);
+    live.addCitizen('c');
+    live.citizenLoc('c', P.lat, P.lng);
+    const O = at(1000);
+    const coarse = { id: 'r', ...snapToCell(O.lat, O.lng, 200), precision: 200 };
+    live.applyOfficer('r', O, { profile: {}, remote: true });
+    flush();
+    expect(out.pop()!.msg).toEqual({ t: 'nearest', officer: { ...coarse, profile: {} }, dist: roundToStep(haversine(P.lat, P.lng, coarse.lat, coarse.lng), 50) });
+    expect(live.grantExact('c', 'r')).toBe(true);
+    flush();
+    expect((out.pop()!.msg as NearestMessage).officer).toMatchObject({ ...O, precision: 0 });
+    // The replica is removed (the remote socket closed, or it left that node's index) and comes back.
+    live.applyOfficer('r', null, { profile: {}, remote: true });
+    live.applyOfficer('r', O, { profile: {}, remote: true });
+    flush();
+    expect((out.pop()!.msg as NearestMessage).officer).toMatchObject(coarse);
+  });
+
+  it('disclosure: a local socket taking over from a remote replica ends the grant (another socket)', () => {
+    const { live, out, flush } = setup(200);
+    live.addCitizen('c');
+    live.citizenLoc('c', P.lat, P.lng);
+    const O = at(1000);
+    live.applyOfficer('o', O, { profile: {}, remote: true });
+    expect(live.grantExact('c', 'o')).toBe(true);
+    flush();
+    expect((out.pop()!.msg as NearestMessage).officer).toMatchObject({ precision: 0 });
+    out.length = 0;
+    live.applyOfficer('o', O, { profile: {} }); // same spot, now a local socket
+    flush();
+    expect(out.map((x) => (x.msg as NearestMessage).officer)).toEqual([expect.objectContaining({ ...snapToCell(O.lat, O.lng, 200), precision: 200 })]);
+    expect(live.snapshot(() => 'x').officers).toEqual([{ id: 'o', ...O, remote: false }]);
+    // And no grant for ids that are not here.
+    expect(live.grantExact('c', 'nobody')).toBe(false);
+    expect(live.grantExact('nobody', 'o')).toBe(false);
   });
 });

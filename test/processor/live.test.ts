@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haversine } from '../../src/geo/index.js';
+import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { mulberry32 } from '../../src/util/prng.js';
 import { north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
 
@@ -9,7 +9,9 @@ const P = { lat: 40.75, lng: -73.99 };
 describe('live re-pushes (SPEC §3)', () => {
   let f: Fixture;
   beforeAll(async () => {
-    f = await startFixture({ MSG_RATE_PER_S: 1000, MSG_BURST: 1000 });
+    // Re-push mechanics on exact positions (disclosure policy off; it has its own tests, and the
+    // randomized check below also runs with it on).
+    f = await startFixture({ MSG_RATE_PER_S: 1000, MSG_BURST: 1000, OFFICER_PRECISION_M: 0 });
   });
   afterAll(() => f.close());
 
@@ -80,69 +82,96 @@ describe('live re-pushes (SPEC §3)', () => {
     expect(await f.metric('beacon_processor_loc_handling_seconds_count')).toBeGreaterThan(0);
   });
 
-  it('randomized: at quiescence every citizen holds the brute-force nearest', async () => {
-    const seed = Number(process.env.LIVE_SEED ?? 20240611);
-    const rnd = mulberry32(seed);
-    const N = 24;
-    const M = 60;
-    const ROUNDS = 30;
-    const box = (): { lat: number; lng: number } => ({ lat: P.lat + (rnd() - 0.5) * 0.12, lng: P.lng + (rnd() - 0.5) * 0.16 });
-    const officers: { c: TestClient; id: string; pos: { lat: number; lng: number } | null; avail: boolean }[] = [];
-    const citizens: { c: TestClient; id: string; pos: { lat: number; lng: number } | null }[] = [];
-    for (let i = 0; i < N; i++) officers.push({ c: await f.connect('officer', `r-o${i}`), id: `r-o${i}`, pos: null, avail: true });
-    for (let i = 0; i < M; i++) citizens.push({ c: await f.connect('citizen', `r-c${i}`), id: `r-c${i}`, pos: null });
-    const say = (c: TestClient, msg: object) => (rnd() < 0.5 ? c.json(msg) : c.pack(msg));
+  it('randomized: at quiescence every citizen holds the brute-force nearest', () => randomized(f, 0));
+});
 
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const o of officers) {
-        const r = rnd();
-        if (r < 0.5) {
-          // Small moves mostly, sometimes a jump.
-          o.pos = o.pos && rnd() < 0.8 ? { lat: o.pos.lat + (rnd() - 0.5) * 0.004, lng: o.pos.lng + (rnd() - 0.5) * 0.004 } : box();
-          say(o.c, { t: 'loc', ...o.pos });
-        } else if (r < 0.56) {
-          o.avail = !o.avail;
-          say(o.c, { t: 'avail', on: o.avail });
-        }
+describe('live re-pushes with the disclosure policy on (defaults)', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture({ MSG_RATE_PER_S: 1000, MSG_BURST: 1000 });
+  });
+  afterAll(() => f.close());
+
+  it('randomized: at quiescence every citizen holds the coarse or exact view of the brute-force nearest', () => randomized(f, 200));
+});
+
+/**
+ * Random officers moving, toggling availability and citizens jumping; at quiescence every citizen
+ * holds what brute force says it should see (exact with `precision` 0, else the policy's view).
+ */
+async function randomized(f: Fixture, precision: number): Promise<void> {
+  const seed = Number(process.env.LIVE_SEED ?? 20240611);
+  const rnd = mulberry32(seed);
+  const N = 24;
+  const M = 60;
+  const ROUNDS = 30;
+  const box = (): { lat: number; lng: number } => ({ lat: P.lat + (rnd() - 0.5) * 0.12, lng: P.lng + (rnd() - 0.5) * 0.16 });
+  const officers: { c: TestClient; id: string; pos: { lat: number; lng: number } | null; avail: boolean }[] = [];
+  const citizens: { c: TestClient; id: string; pos: { lat: number; lng: number } | null }[] = [];
+  for (let i = 0; i < N; i++) officers.push({ c: await f.connect('officer', `r${precision}-o${i}`), id: `r${precision}-o${i}`, pos: null, avail: true });
+  for (let i = 0; i < M; i++) citizens.push({ c: await f.connect('citizen', `r${precision}-c${i}`), id: `r${precision}-c${i}`, pos: null });
+  const say = (c: TestClient, msg: object) => (rnd() < 0.5 ? c.json(msg) : c.pack(msg));
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const o of officers) {
+      const r = rnd();
+      if (r < 0.5) {
+        // Small moves mostly, sometimes a jump.
+        o.pos = o.pos && rnd() < 0.8 ? { lat: o.pos.lat + (rnd() - 0.5) * 0.004, lng: o.pos.lng + (rnd() - 0.5) * 0.004 } : box();
+        say(o.c, { t: 'loc', ...o.pos });
+      } else if (r < 0.56) {
+        o.avail = !o.avail;
+        say(o.c, { t: 'avail', on: o.avail });
       }
-      for (const c of citizens) {
-        if (rnd() < 0.3 || c.pos === null) {
-          c.pos = box();
-          say(c.c, { t: 'loc', ...c.pos });
-        }
-      }
-      await new Promise((r) => setTimeout(r, 5 + rnd() * 10));
     }
-    // Quiescence: officers' frames are handled (and their re-pushes flushed) before the
-    // citizens' pings, and each citizen's pong comes after anything pushed to it before.
-    await Promise.all(officers.map((o) => o.c.sync()));
-    await Promise.all(citizens.map((c) => c.c.sync()));
-
-    const live = officers.filter((o) => o.avail && o.pos);
-    let withOfficer = 0;
     for (const c of citizens) {
-      const last = c.c.last('nearest');
-      expect(last, `citizen ${c.id} (seed ${seed})`).toBeDefined();
-      let best: { id: string; dist: number } | null = null;
-      for (const o of live) {
-        const d = haversine(c.pos!.lat, c.pos!.lng, o.pos!.lat, o.pos!.lng);
-        if (d <= 5000 && (!best || d < best.dist)) best = { id: o.id, dist: d };
+      if (rnd() < 0.3 || c.pos === null) {
+        c.pos = box();
+        say(c.c, { t: 'loc', ...c.pos });
       }
-      if (best === null) {
-        expect(last!.officer, `citizen ${c.id} (seed ${seed})`).toBeNull();
-        continue;
-      }
-      withOfficer++;
-      expect(last!.officer, `citizen ${c.id} (seed ${seed})`).not.toBeNull();
-      const o = officers.find((x) => x.id === last!.officer!.id)!;
-      // Same officer, or one at the same distance; and at its last position.
-      expect(last!.officer!.id === best.id || Math.abs(last!.dist! - best.dist) < 1e-6, `citizen ${c.id} (seed ${seed})`).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 5 + rnd() * 10));
+  }
+  // Quiescence: officers' frames are handled (and their re-pushes flushed) before the
+  // citizens' pings, and each citizen's pong comes after anything pushed to it before.
+  await Promise.all(officers.map((o) => o.c.sync()));
+  await Promise.all(citizens.map((c) => c.c.sync()));
+
+  const live = officers.filter((o) => o.avail && o.pos);
+  let withOfficer = 0;
+  let coarse = 0;
+  for (const c of citizens) {
+    const last = c.c.last('nearest');
+    expect(last, `citizen ${c.id} (seed ${seed})`).toBeDefined();
+    let best: { id: string; dist: number } | null = null;
+    for (const o of live) {
+      const d = haversine(c.pos!.lat, c.pos!.lng, o.pos!.lat, o.pos!.lng);
+      if (d <= 5000 && (!best || d < best.dist)) best = { id: o.id, dist: d };
+    }
+    if (best === null) {
+      expect(last!.officer, `citizen ${c.id} (seed ${seed})`).toBeNull();
+      continue;
+    }
+    withOfficer++;
+    expect(last!.officer, `citizen ${c.id} (seed ${seed})`).not.toBeNull();
+    const o = officers.find((x) => x.id === last!.officer!.id)!;
+    // Same officer, or one at the same distance; and at its last position, as the citizen may see it.
+    const exactDist = haversine(c.pos!.lat, c.pos!.lng, o.pos!.lat, o.pos!.lng);
+    expect(last!.officer!.id === best.id || Math.abs(exactDist - best.dist) < 1e-6, `citizen ${c.id} (seed ${seed})`).toBe(true);
+    if (precision === 0 || best.dist <= 250) {
+      expect(last!.officer!.precision).toBe(0);
       expect(last!.officer!.lat).toBe(o.pos!.lat);
       expect(last!.officer!.lng).toBe(o.pos!.lng);
       expect(last!.dist).toBeCloseTo(best.dist, 6);
+    } else {
+      coarse++;
+      expect(last!.officer, `citizen ${c.id} (seed ${seed})`).toMatchObject({ id: o.id, ...snapToCell(o.pos!.lat, o.pos!.lng, precision), precision });
+      const centre = snapToCell(o.pos!.lat, o.pos!.lng, precision);
+      expect(last!.dist, `citizen ${c.id} (seed ${seed})`).toBe(roundToStep(haversine(c.pos!.lat, c.pos!.lng, centre.lat, centre.lng), 50));
     }
-    expect(withOfficer).toBeGreaterThan(M / 4); // the scenario actually exercised officers
-    for (const x of [...officers, ...citizens]) x.c.close();
-    await until(() => f.processor.stats().busy === 0);
-  });
-});
+  }
+  expect(withOfficer).toBeGreaterThan(M / 4); // the scenario actually exercised officers
+  if (precision > 0) expect(coarse).toBeGreaterThan(M / 8); // and the coarse view
+  for (const x of [...officers, ...citizens]) x.c.close();
+  await until(() => f.processor.stats().busy === 0);
+}

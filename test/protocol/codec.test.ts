@@ -62,7 +62,7 @@ describe('decodeClientFrame', () => {
 
 describe('encodeMessage / decodeServerFrame', () => {
   it('round-trips a server message in both encodings', () => {
-    const msg = { t: 'nearest', officer: { id: 'o1', lat: 1, lng: 2, profile: { name: 'A' } }, dist: 12 } as const;
+    const msg = { t: 'nearest', officer: { id: 'o1', lat: 1, lng: 2, precision: 200, profile: { name: 'A' } }, dist: 12 } as const;
     expect(decodeServerFrame(encodeMessage(msg, 'json') as string, false)).toEqual(msg);
     expect(decodeServerFrame(encodeMessage(msg, 'msgpack') as Uint8Array, true)).toEqual(msg);
   });
