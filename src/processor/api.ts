@@ -20,6 +20,8 @@ export type ProcessorConfig = Pick<
   | 'MAX_SOCKETS'
   | 'MAX_BACKPRESSURE_BYTES'
   | 'IDLE_TIMEOUT_S'
+  | 'METRICS_TOKEN'
+  | 'METRICS_PORT'
 >;
 
 export interface ProcessorOptions {

@@ -10,6 +10,8 @@ import type { Role } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 export const NODE_ID = 'node-test';
+/** The fixture's processors serve /metrics on their port to this bearer only (METRICS_TOKEN). */
+export const METRICS_TOKEN = 'processor-fixture-metrics-token';
 
 export interface Fixture {
   processor: Processor;
@@ -26,7 +28,7 @@ export interface Fixture {
 }
 
 export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise<Fixture> {
-  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, ...over };
+  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, METRICS_TOKEN, ...over };
   const bus = new MemoryBus();
   const secret = randomBytes(32);
   const toOrch: ToOrchestrator[] = [];
@@ -62,7 +64,7 @@ export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise
       return c;
     },
     async metric(name, labels = '') {
-      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
       return line ? Number(line.split(' ')[1]) : 0;
     },
