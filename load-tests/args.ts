@@ -12,7 +12,8 @@ export const USAGE = `usage: npm run load -- [options]
   --rate R                  total citizen loc/s (default: each citizen every 2–5 s)
   --target URL              a running Beacon orchestrator (loopback only); default: start one
   --metrics-url URL         where to read server RSS/CPU (Prometheus text) for --target; default
-                            <target>/metrics (point it at a processor's /metrics in distributed mode)
+                            <target>/metrics (a processor's METRICS_PORT in distributed mode);
+                            METRICS_TOKEN from the environment is sent as a bearer token
   --jwt-secret SECRET       HS256 device-token secret of --target (else JWT_SECRET, else DATA_DIR/jwt-secret)
   --seed K                  placement and movement seed (default 1)
   --workers W               generator threads (default: cores - 1, at least 1)

@@ -40,7 +40,9 @@ export function sampleProc(pid: number): ServerSample | undefined {
 export async function sampleMetrics(baseUrl: string): Promise<ServerSample | undefined> {
   try {
     const url = baseUrl.endsWith(HTTP_PATHS.metrics) ? baseUrl : baseUrl.replace(/\/$/, '') + HTTP_PATHS.metrics;
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    // A server run with METRICS_TOKEN wants it as a bearer token on every scrape.
+    const token = process.env.METRICS_TOKEN;
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok) return undefined;
     const text = await res.text();
     const val = (name: string): number => {

@@ -2,8 +2,9 @@
 // deployment on one machine, for trying distributed mode and for the load harness: a
 // redis-server it starts (AOF on, in a temp dir), one orchestrator and N processors, each a
 // separate OS process (node --import tsx src/distributed/run.ts <role>). Ctrl-C stops them all.
-// Secrets: JWT_SECRET / TICKET_SECRET from the environment, else random for this run (printed
-// so `npm run token` can mint device tokens for it).
+// Secrets: JWT_SECRET / TICKET_SECRET / REPLICATION_KEY from the environment, else random for
+// this run (JWT_SECRET printed so `npm run token` can mint device tokens for it). Each processor
+// serves its metrics on a METRICS_PORT of its own (printed), never on the device port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -76,7 +77,7 @@ function ping(port: number): Promise<boolean> {
 
 const children: ChildProcess[] = [];
 
-/** Starts a role and resolves its first stdout line (`orchestrator <url> …` / `processor <id> <url>`). */
+/** Starts a role and resolves its first stdout line (`orchestrator <url> …` / `processor <id> <url>  metrics <url>`). */
 function startRole(role: 'orchestrator' | 'processor', env: NodeJS.ProcessEnv): Promise<string> {
   const p = spawn(process.execPath, ['--import', 'tsx', 'src/distributed/run.ts', role], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(p);
@@ -149,12 +150,13 @@ async function main(): Promise<void> {
     REDIS_URL: redisUrl,
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(24).toString('hex'),
     TICKET_SECRET: process.env.TICKET_SECRET || randomBytes(24).toString('hex'),
+    REPLICATION_KEY: process.env.REPLICATION_KEY || randomBytes(32).toString('hex'),
     HOST: process.env.HOST || '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
   };
   try {
     const procs = await Promise.all(
-      Array.from({ length: o.processors }, (_, i) => startRole('processor', { ...env, NODE_ID: `p${i + 1}`, PROCESSOR_PORT: '0', PUBLIC_WS_URL: '' })),
+      Array.from({ length: o.processors }, (_, i) => startRole('processor', { ...env, NODE_ID: `p${i + 1}`, PROCESSOR_PORT: '0', PUBLIC_WS_URL: '', METRICS_PORT: '0' })),
     );
     const orch = await startRole('orchestrator', { ...env, PORT: String(o.port) });
     const orchUrl = orch.split(/\s+/)[1];

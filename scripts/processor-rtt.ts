@@ -19,12 +19,14 @@ import { startProcessor } from '../src/processor/index.js';
 import { mulberry32 } from '../src/util/prng.js';
 
 const NODE = 'rtt';
+/** The node serves /metrics on its port to this bearer only. */
+const METRICS_TOKEN = 'processor-rtt-metrics-token';
 
 if (process.argv[2] === 'serve') {
   const secret = Buffer.from(process.argv[3], 'hex');
   const p = await startProcessor({
     // Citizens are placed anywhere in the box at once: the area and speed rules are off.
-    config: { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, IDLE_TIMEOUT_S: 960, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0 },
+    config: { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, MSG_RATE_PER_S: 10_000, MSG_BURST: 100_000, IDLE_TIMEOUT_S: 960, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0, METRICS_TOKEN, METRICS_PORT: undefined },
     nodeId: NODE,
     ticketSecret: secret,
     bus: new MemoryBus(),
@@ -56,7 +58,7 @@ async function drive(): Promise<void> {
       ws.once('error', reject);
     });
   const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     return Number(text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'))?.split(' ')[1] ?? 0);
   };
 
@@ -119,7 +121,7 @@ async function drive(): Promise<void> {
   const in1 = await metric('beacon_processor_messages_in_total{type="loc"}');
   const push1 = await metric('beacon_processor_messages_out_total{type="nearest"}');
   console.log(`phase 2: ${Math.round((in1 - in0) / el2)} officer updates/s handled, ${Math.round((push1 - push0) / el2)} re-pushes/s`);
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   console.log(text.split('\n').filter((l) => l.startsWith('beacon_processor_push_latency_seconds_bucket') || l.startsWith('beacon_processor_push_latency_seconds_count')).join('\n'));
 
   for (const ws of [...officers, ...citizens]) ws.terminate();

@@ -40,7 +40,9 @@ Settings (environment variables):
 
 Distributed mode, processor role: serves device websockets on PROCESSOR_PORT, registers itself in
 Redis (REDIS_URL, required) under NODE_ID and owns the zip shards the registry assigns it. Devices
-are told to open PUBLIC_WS_URL: set it to the address they can reach.
+are told to open PUBLIC_WS_URL: set it to the address they can reach. Its metrics are served on
+METRICS_PORT (a listener of its own) or, with METRICS_TOKEN, to that bearer on PROCESSOR_PORT;
+with neither, not at all.
 
 Settings (environment variables):
 `,

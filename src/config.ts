@@ -35,6 +35,7 @@ const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
   if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`);
   return raw;
 };
+const optPort: Parser<number | undefined> = (raw) => (raw === '' ? undefined : int(0, 65535)(raw));
 const bool: Parser<boolean> = (raw) => {
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
   if (['', '0', 'false', 'no'].includes(raw.toLowerCase())) return false;
@@ -51,6 +52,11 @@ const level: Parser<string> = (raw) => {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) throw new Error('must be a pino level');
   return raw;
 };
+
+/** Shortest REPLICATION_KEY accepted (bytes). */
+export const MIN_REPLICATION_KEY_BYTES = 32;
+/** Shortest METRICS_TOKEN accepted (characters). */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
 
 interface Setting<T> {
   default: string;
@@ -76,6 +82,7 @@ export const SETTINGS = {
   TICKET_TTL_MS: s('30000', int(1000, 600_000), 'lifetime of a socket ticket'),
   DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections file'),
   REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
+  REPLICATION_KEY: s('', optStr, `secret (≥ ${MIN_REPLICATION_KEY_BYTES} bytes) sealing officer positions in Redis, the same on every node (required with REDIS_URL)`),
   REDIS_CLUSTER: s('0', bool, 'REDIS_URL is one node of a Redis Cluster (the others are discovered)'),
   REDIS_TLS_CA_FILE: s('', pemFile('certificate'), 'PEM CA certificate(s) a rediss:// server is verified against (default: the system CAs)'),
   REDIS_TLS_CERT_FILE: s('', pemFile('certificate'), 'PEM client certificate for rediss:// (Redis tls-auth-clients), with REDIS_TLS_KEY_FILE'),
@@ -97,6 +104,9 @@ export const SETTINGS = {
   MAX_BACKPRESSURE_BYTES: s('262144', int(1024, 64 * 1024 * 1024), 'a socket with more unsent bytes than this is closed'),
   IDLE_TIMEOUT_S: s('120', int(8, 960), 'a socket that sends nothing for this long is closed (clients ping)'),
   LOG_LEVEL: s('info', level, 'pino log level'),
+  METRICS_TOKEN: s('', optStr, `bearer token (≥ ${MIN_METRICS_TOKEN_LENGTH} chars) every /metrics then requires; a processor serves /metrics on its device port only with it`),
+  METRICS_PORT: s('', optPort, 'distributed processor: /metrics and /healthz on this separate port instead (unset: off; 0: any free port)'),
+  METRICS_HOST: s('', optStr, 'interface METRICS_PORT binds to (default HOST)'),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -122,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push('with REDIS_URL set one of JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL is required');
     }
     problems.push(...tlsProblems(cfg));
+    problems.push(...secretProblems(cfg));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
@@ -151,6 +162,20 @@ function tlsProblems(cfg: Config): string[] {
   const redisTls = (['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const).filter((n) => cfg[n]);
   if (redisTls.length > 0 && cfg.REDIS_URL && !cfg.REDIS_URL.startsWith('rediss:')) {
     out.push(`${redisTls.join(', ')} set but REDIS_URL is redis:// (unencrypted): use rediss:// for Redis over TLS, or unset ${redisTls.length > 1 ? 'them' : 'it'}`);
+  }
+  return out;
+}
+
+/** Secrets are checked here, where the message can say what is wrong without echoing the value. */
+function secretProblems(cfg: Config): string[] {
+  const out: string[] = [];
+  const key = cfg.REPLICATION_KEY;
+  if (cfg.REDIS_URL && !key) out.push('REPLICATION_KEY is required with REDIS_URL: every node must share it (e.g. `openssl rand -hex 32`)');
+  if (key && Buffer.byteLength(key) < MIN_REPLICATION_KEY_BYTES) out.push(`REPLICATION_KEY must be at least ${MIN_REPLICATION_KEY_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
+  if (key && key === cfg.TICKET_SECRET) out.push('REPLICATION_KEY must differ from TICKET_SECRET');
+  const token = cfg.METRICS_TOKEN;
+  if (token && (token.length < MIN_METRICS_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {
+    out.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} visible ASCII characters without spaces (e.g. \`openssl rand -hex 24\`)`);
   }
   return out;
 }

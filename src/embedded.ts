@@ -1,7 +1,8 @@
 // Embedded mode (SPEC §4): the orchestrator and one processor in one process, wired through an
 // in-memory bus, with no Redis and no other service. Device-token key from the environment or
 // generated into DATA_DIR; socket tickets signed with a per-process secret unless TICKET_SECRET is
-// set; established connections appended to DATA_DIR/established.ndjson.
+// set; established connections appended to DATA_DIR/established.ndjson. DATA_DIR is 0700 and its
+// files 0600 (util/private-files.ts).
 //
 // This is the one place that imports both services (STYLE: "neither service imports the other").
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { resolveDeviceKeys, type DeviceKeys } from './auth/index.js';
 import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator } from './orchestrator/index.js';
 import { startProcessor, type Processor } from './processor/index.js';
 import { serverTls } from './tls.js';
+import { ensurePrivateDir } from './util/private-files.js';
 
 export const EMBEDDED_NODE_ID = 'local';
 
@@ -41,6 +43,11 @@ export interface Embedded {
 export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}): Promise<Embedded> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon');
   const nodeId = config.NODE_ID ?? EMBEDDED_NODE_ID;
+  // Owner-only before anything is written into it (logged when an older install left it open).
+  const was = await ensurePrivateDir(config.DATA_DIR);
+  if (was) logger.warn({ dir: config.DATA_DIR, mode: was }, 'DATA_DIR was open to other users: made owner-only (0700)');
+  // The orchestrator's /metrics carries the processor's too: no second listener in this mode.
+  if (config.METRICS_PORT !== undefined) logger.warn('METRICS_PORT is ignored in embedded mode: the orchestrator /metrics carries everything (protect it with METRICS_TOKEN)');
   const deviceKeys = await resolveDeviceKeys(config, { generate: true });
   // Only this process signs and verifies tickets, so a fresh secret per start is enough.
   const ticketSecret = config.TICKET_SECRET ? Buffer.from(config.TICKET_SECRET, 'utf8') : randomBytes(32);

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       `  Beacon is running (embedded mode).`,
       `  orchestrator  ${o}   (socket assignment, connection requests)`,
       `  processor     ${beacon.processor.url}`,
-      `  API docs      ${o}${DOCS_PATH}   OpenAPI ${o}/openapi.json   metrics ${o}/metrics`,
+      `  API docs      ${o}${DOCS_PATH}   OpenAPI ${o}/openapi.json   metrics ${o}/metrics${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`,
       ...(tls ? [`  TLS           HTTPS and WSS only, certificate ${tls}`] : []),
       `  device tokens ${beacon.deviceKeys.source === 'DATA_DIR' ? `HS256, secret in ${beacon.deviceKeys.secretFile}` : `from ${beacon.deviceKeys.source}`}`,
       `  connections   ${beacon.streamFile}`,

@@ -1,13 +1,15 @@
 // Where device-token keys come from (SPEC §2: "shared secret, public key, JWKS is configuration").
 // Exactly one of JWT_SECRET (HS256), JWT_PUBLIC_KEY (PEM, RS256 or ES256) or JWKS_URL. Embedded
-// mode with none of them generates a secret at first start into DATA_DIR/jwt-secret (mode 0600)
-// and reuses it afterwards, so `npm run token` and the server agree without any setup.
+// mode with none of them generates a secret at first start into DATA_DIR/jwt-secret (mode 0600,
+// DATA_DIR 0700: util/private-files.ts) and reuses it afterwards, so `npm run token` and the
+// server agree without any setup.
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, importSPKI, SignJWT, type CryptoKey, type JWTVerifyGetKey } from 'jose';
 import { ConfigError, type Config } from '../config.js';
 import type { PublicProfile, Role } from '../protocol/index.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-files.js';
 
 export const JWT_SECRET_FILE = 'jwt-secret';
 
@@ -72,25 +74,37 @@ async function publicKey(pemRaw: string): Promise<DeviceKeys> {
 }
 
 async function readOrCreateSecret(file: string, generate: boolean): Promise<Uint8Array> {
+  if (generate) await ensurePrivateDir(join(file, '..'));
   try {
     const text = (await readFile(file, 'utf8')).trim();
     if (text.length < 32) throw new ConfigError([`${file} holds no usable secret; delete it to generate a new one`]);
+    await tightenSecretFile(file);
     return new TextEncoder().encode(text);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   if (!generate) throw new ConfigError([`no device-token key configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL (or start embedded mode once to create ${file})`]);
-  await mkdir(join(file, '..'), { recursive: true });
   const text = randomBytes(32).toString('base64url');
   try {
     // 'wx': two processes starting at once cannot both write; the loser reads the winner's.
-    await writeFile(file, text + '\n', { mode: 0o600, flag: 'wx' });
-    await chmod(file, 0o600); // mode is masked by umask at creation
+    await writeFile(file, text + '\n', { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    await chmod(file, PRIVATE_FILE_MODE); // mode is masked by umask at creation
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return readOrCreateSecret(file, false);
     throw e;
   }
   return new TextEncoder().encode(text);
+}
+
+/** A secret file written before the 0600 rule (or by hand) is made owner-only; refused if it cannot be. */
+async function tightenSecretFile(file: string): Promise<void> {
+  const { mode } = await stat(file);
+  if ((mode & 0o777) === PRIVATE_FILE_MODE) return;
+  try {
+    await chmod(file, PRIVATE_FILE_MODE);
+  } catch (e) {
+    throw new ConfigError([`${file} is mode ${(mode & 0o777).toString(8)} and could not be made owner-only (${(e as NodeJS.ErrnoException).code}): chmod 600 it`]);
+  }
 }
 
 export interface MintOptions {

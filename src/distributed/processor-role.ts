@@ -13,9 +13,10 @@ import { connectRedis, RedisBus, RedisDirectory, RedisProcessorRegistry, RedisSo
 import type { Config } from '../config.js';
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
 import { createLogger, type Logger } from '../log.js';
-import { startProcessor, type Processor } from '../processor/index.js';
+import { startMetricsServer, startProcessor, type Processor } from '../processor/index.js';
 import { redisTls, serverTls } from '../tls.js';
 import { OfficerReplicator, type ReplicatorStats } from './replication.js';
+import { Sealer } from './seal.js';
 
 export interface ProcessorRoleOptions {
   logger?: Logger;
@@ -31,6 +32,8 @@ export interface ProcessorRole {
   readonly nodeId: string;
   readonly processor: Processor;
   readonly url: string;
+  /** The METRICS_PORT listener's /metrics URL, when METRICS_PORT is set. */
+  readonly metricsUrl?: string;
   replication(): ReplicatorStats;
   /** Graceful: leaves the registry, `bye: drain` to every socket, tells the others its officers are gone. */
   close(): Promise<void>;
@@ -45,6 +48,8 @@ const REANNOUNCE_DELAYS_MS = [0, 3000];
 export async function startProcessorRole(config: Config, opts: ProcessorRoleOptions = {}): Promise<ProcessorRole> {
   if (!config.REDIS_URL) throw new Error('the processor role needs REDIS_URL');
   if (!config.TICKET_SECRET) throw new Error('the processor role needs TICKET_SECRET');
+  if (!config.REPLICATION_KEY) throw new Error('the processor role needs REPLICATION_KEY');
+  const sealer = new Sealer(config.REPLICATION_KEY);
   const nodeId = config.NODE_ID ?? `${hostname()}-${config.PROCESSOR_PORT || randomBytes(3).toString('hex')}`;
   const logger = (opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon')).child({ role: 'processor' });
   const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, tls: redisTls(config), name: `beacon-proc-${nodeId}`, logger });
@@ -69,6 +74,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       conn,
       sub: conn.duplicate(`beacon-cells-${nodeId}`),
       seam: processor.replica,
+      sealer,
       nodeId,
       searchRadiusM: config.SEARCH_RADIUS_M,
       remoteTtlMs: opts.remoteTtlMs,
@@ -80,13 +86,21 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
     // Replication figures on the processor's /metrics (read at scrape time, no hot-path cost).
     new Gauge({
       name: 'beacon_processor_replication',
-      help: 'cross-node officer replication: published/received/malformed messages, snapshots read, remote officers held, cells listened to, remote entries expired',
+      help: 'cross-node officer replication: published/received/malformed messages, messages and snapshot entries sealed under another REPLICATION_KEY (wrongKey), snapshots read, remote officers held, cells listened to, remote entries expired',
       labelNames: ['what'],
       registers: [processor.registry],
       collect() {
         for (const [k, v] of Object.entries(replicator.stats)) this.set({ what: k }, v);
       },
     });
+    // Off the device port: METRICS_PORT (its own listener), else /metrics on the device port with
+    // METRICS_TOKEN only (server.ts), else nowhere.
+    const metricsServer =
+      config.METRICS_PORT === undefined
+        ? undefined
+        : await startMetricsServer({ host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT, registry: processor.registry, token: config.METRICS_TOKEN, logger });
+    if (metricsServer) cleanup.push(() => metricsServer.close());
+    else if (!config.METRICS_TOKEN) logger.info('processor metrics not served (set METRICS_PORT or METRICS_TOKEN to scrape them)');
     const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url, startedAt: processor.epoch }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
     registry.start();
     cleanup.push(() => registry.leave());
@@ -127,13 +141,14 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       offReady();
       for (const t of timers) clearTimeout(t);
     });
-    logger.info({ node: nodeId, url: processor.url }, 'processor role ready');
+    logger.info({ node: nodeId, url: processor.url, metrics: metricsServer?.url, replicationKeyId: sealer.keyId }, 'processor role ready');
 
     let closing: Promise<void> | undefined;
     return {
       nodeId,
       processor,
       url: processor.url,
+      metricsUrl: metricsServer?.url,
       replication: () => ({ ...replicator.stats }),
       close() {
         closing ??= (async () => {
@@ -149,6 +164,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
           await new Promise((r) => setTimeout(r, 50));
           await bus.close();
           await conn.close();
+          await metricsServer?.close();
           logger.info('processor role stopped');
         })();
         return closing;

@@ -16,22 +16,16 @@
 // * Redis outage: publishing is skipped (nothing queues), remote entries expire, local sockets
 //   keep being served from local officers; when Redis is back the next refresh republishes and
 //   every listened cell's snapshot is read again.
+// * At rest: messages and snapshot values are sealed, snapshot key names hashed (wire.ts, seal.ts). Data
+//   sealed under another REPLICATION_KEY is dropped, counted (`wrongKey`) and logged, at most
+//   once a minute: the nodes then miss each other's officers until their keys agree.
 import type { RedisConnection } from '../adapters/redis/index.js';
 import type { Logger } from '../log.js';
 import type { ReplicaSeam } from '../processor/api.js';
 import type { PublicProfile } from '../protocol/index.js';
 import { CellGrid, sameBox, type CellBox } from './cells.js';
-import {
-  cellChannel,
-  cellSnapshotKey,
-  parseBatch,
-  parseSnapshotEntry,
-  snapshotField,
-  snapshotValue,
-  UPSERTS_PER_MESSAGE,
-  type CellBatch,
-  type Upsert,
-} from './wire.js';
+import type { Sealer } from './seal.js';
+import { isRefused, ReplicationWire, snapshotField, UPSERTS_PER_MESSAGE, type CellBatch, type Refused, type Upsert } from './wire.js';
 
 export interface ReplicatorOptions {
   /** Commands and publishing. */
@@ -39,6 +33,8 @@ export interface ReplicatorOptions {
   /** Dedicated subscriber connection (owned by the replicator, closed with it). */
   sub: RedisConnection;
   seam: ReplicaSeam;
+  /** REPLICATION_KEY's sealer: the same key on every node. */
+  sealer: Sealer;
   nodeId: string;
   searchRadiusM: number;
   prefix?: string;
@@ -58,6 +54,8 @@ export interface ReplicatorStats {
   publishFailed: number;
   received: number;
   malformed: number;
+  /** Messages and snapshot entries sealed under another REPLICATION_KEY. */
+  wrongKey: number;
   snapshotsRead: number;
   remoteOfficers: number;
   cells: number;
@@ -91,12 +89,15 @@ interface CellSub {
 }
 
 const MAINTAIN_MS = 250;
+/** At most one wrong-key log line per this period. */
+const WRONG_KEY_LOG_MS = 60_000;
 const HSET_PAIRS_PER_COMMAND = 500;
 const noop = () => {};
 
 export class OfficerReplicator {
   readonly grid: CellGrid;
-  readonly stats: ReplicatorStats = { published: 0, publishFailed: 0, received: 0, malformed: 0, snapshotsRead: 0, remoteOfficers: 0, cells: 0, expired: 0 };
+  readonly stats: ReplicatorStats = { published: 0, publishFailed: 0, received: 0, malformed: 0, wrongKey: 0, snapshotsRead: 0, remoteOfficers: 0, cells: 0, expired: 0 };
+  private readonly wire: ReplicationWire;
   private readonly o: Required<Omit<ReplicatorOptions, 'logger'>> & { logger?: Logger };
   private readonly published = new Map<string, Published>();
   private pending = new Map<string, { pos: { lat: number; lng: number } | null; profile: PublicProfile }>();
@@ -109,12 +110,15 @@ export class OfficerReplicator {
   private readonly offs: (() => void)[] = [];
   private lastVersion = 0;
   private closed = false;
+  private wrongKeyLoggedAt = -Infinity;
+  private wrongKeySinceLog = 0;
 
   constructor(opts: ReplicatorOptions) {
     // `undefined` options mean "default" (a plain spread would let them override the defaults).
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReplicatorOptions;
     this.o = { prefix: 'beacon', flushMs: 25, refreshMs: 2000, remoteTtlMs: 5000, lingerMs: 10_000, ...given };
     this.grid = new CellGrid(opts.searchRadiusM);
+    this.wire = new ReplicationWire(opts.sealer, this.o.prefix, this.grid.tag);
   }
 
   start(): void {
@@ -221,7 +225,8 @@ export class OfficerReplicator {
   }
 
   private send(batches: Map<string, { u: Upsert[]; r: string[] }>): void {
-    const { conn, nodeId, prefix, remoteTtlMs } = this.o;
+    const { conn, nodeId, remoteTtlMs } = this.o;
+    const wire = this.wire;
     if (batches.size === 0) return;
     if (!conn.isReady) {
       this.stats.publishFailed += batches.size;
@@ -230,22 +235,25 @@ export class OfficerReplicator {
     const v = this.nextVersion();
     const fail = () => this.stats.publishFailed++;
     for (const [cell, b] of batches) {
-      const key = cellSnapshotKey(prefix, this.grid.tag, cell);
+      const key = wire.snapshotKey(cell);
       // Snapshot first, then the message: a node that reads the snapshot after hearing the
       // message sees the same or newer data (and versions settle any reordering on a cluster).
       for (let k = 0; k < b.u.length; k += HSET_PAIRS_PER_COMMAND) {
         const args = ['HSET', key];
-        for (const u of b.u.slice(k, k + HSET_PAIRS_PER_COMMAND)) args.push(snapshotField(nodeId, u[0]), snapshotValue(u[1], u[2], u[3], v));
+        for (const u of b.u.slice(k, k + HSET_PAIRS_PER_COMMAND)) {
+          const field = snapshotField(nodeId, u[0]);
+          args.push(field, wire.sealSnapshotValue(key, field, u[1], u[2], u[3], v));
+        }
         conn.send(args, key).catch(fail);
       }
       if (b.r.length > 0) conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key).catch(fail);
       // A cell whose every publisher died disappears by itself.
       conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key).catch(noop);
-      const channel = cellChannel(prefix, this.grid.tag, cell);
+      const channel = wire.channel(cell);
       const chunks = Math.max(1, Math.ceil(b.u.length / UPSERTS_PER_MESSAGE));
       for (let k = 0; k < chunks; k++) {
         const msg: CellBatch = { n: nodeId, v, u: b.u.slice(k * UPSERTS_PER_MESSAGE, (k + 1) * UPSERTS_PER_MESSAGE), r: k === 0 ? b.r : [] };
-        conn.publish(channel, JSON.stringify(msg)).then(() => this.stats.published++, fail);
+        conn.publish(channel, wire.sealBatch(channel, msg)).then(() => this.stats.published++, fail);
       }
     }
   }
@@ -277,8 +285,8 @@ export class OfficerReplicator {
     }
     const sub: CellSub = {
       cell,
-      channel: cellChannel(this.o.prefix, this.grid.tag, cell),
-      listener: (raw) => this.onMessage(cell, raw),
+      channel: this.wire.channel(cell),
+      listener: (raw) => this.onMessage(cell, sub.channel, raw),
       inflight: false,
       needSnapshot: true,
       idleSince: null,
@@ -315,7 +323,7 @@ export class OfficerReplicator {
 
   private async readSnapshot(s: CellSub): Promise<void> {
     s.needSnapshot = false;
-    const key = cellSnapshotKey(this.o.prefix, this.grid.tag, s.cell);
+    const key = this.wire.snapshotKey(s.cell);
     let raw: unknown;
     try {
       raw = await this.o.conn.send(['HGETALL', key], key, true);
@@ -330,9 +338,9 @@ export class OfficerReplicator {
     const mono = performance.now();
     const stale: string[] = [];
     for (const [field, value] of pairs) {
-      const e = parseSnapshotEntry(field, value);
-      if (!e) {
-        this.stats.malformed++;
+      const e = this.wire.openSnapshotEntry(key, field, value);
+      if (isRefused(e)) {
+        this.refused(e);
         continue;
       }
       const age = nowWall - e.version / 1000;
@@ -346,17 +354,35 @@ export class OfficerReplicator {
     if (stale.length > 0) this.o.conn.send(['HDEL', key, ...stale], key).catch(noop);
   }
 
-  private onMessage(cell: string, raw: string): void {
+  private onMessage(cell: string, channel: string, raw: string): void {
     this.stats.received++;
-    const b = parseBatch(raw);
-    if (!b) {
-      this.stats.malformed++;
+    const b = this.wire.openBatch(channel, raw);
+    if (isRefused(b)) {
+      this.refused(b);
       return;
     }
     if (b.n === this.o.nodeId) return;
     const mono = performance.now();
     for (const id of b.r) this.applyRemove(cell, b.n, b.v, id);
     for (const u of b.u) this.applyUpsert(cell, b.n, b.v, u, mono);
+  }
+
+  /** Counts what could not be used; a wrong key is also logged (rate-limited, nothing of the payload). */
+  private refused(r: Refused): void {
+    if (r.why === 'malformed') {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.wrongKey++;
+    this.wrongKeySinceLog++;
+    const now = performance.now();
+    if (now - this.wrongKeyLoggedAt < WRONG_KEY_LOG_MS) return;
+    this.o.logger?.error(
+      { keyId: this.o.sealer.keyId, theirKeyId: r.keyId, dropped: this.wrongKeySinceLog },
+      'replication data sealed under another REPLICATION_KEY dropped: every processor must share the same REPLICATION_KEY (officers on nodes with another key are missing from nearest results here)',
+    );
+    this.wrongKeyLoggedAt = now;
+    this.wrongKeySinceLog = 0;
   }
 
   private applyUpsert(cell: string, node: string, v: number, u: Upsert, seen: number): void {

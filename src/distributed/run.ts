@@ -1,5 +1,5 @@
 // `npm run orchestrator` / `npm run processor`: one role of distributed mode in this process,
-// configured by the environment (REDIS_URL, TICKET_SECRET, JWT_*, PORT / PROCESSOR_PORT,
+// configured by the environment (REDIS_URL, TICKET_SECRET, REPLICATION_KEY, JWT_*, PORT / PROCESSOR_PORT,
 // PUBLIC_WS_URL, NODE_ID; `--help` lists them). SIGTERM/SIGINT stop gracefully.
 // Exit codes: 0 after a graceful stop, 1 when it could not start or stop cleanly, 2 for a
 // configuration problem.
@@ -18,7 +18,7 @@ Usage: npm run orchestrator       (tsx src/distributed/run.ts orchestrator)
        npm run processor          (tsx src/distributed/run.ts processor)
        npm run cluster -- --processors 3    a local deployment with its own redis-server
 
-Required: REDIS_URL, TICKET_SECRET (shared by every node), one of JWT_SECRET / JWT_PUBLIC_KEY / JWKS_URL.
+Required: REDIS_URL, TICKET_SECRET and REPLICATION_KEY (shared by every node), one of JWT_SECRET / JWT_PUBLIC_KEY / JWKS_URL.
 
 Settings (environment variables):
 `;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       running = r;
     } else {
       const r = await startProcessorRole(config, { logger });
-      process.stdout.write(`processor ${r.nodeId} ${r.url}\n`);
+      process.stdout.write(`processor ${r.nodeId} ${r.url}${r.metricsUrl ? `  metrics ${r.metricsUrl}` : ''}\n`);
       running = r;
     }
   } catch (e) {

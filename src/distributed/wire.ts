@@ -1,7 +1,10 @@
 // Wire format of officer replication between processors (channel and snapshot per cell), and
 // its validation: everything read from Redis is untrusted input and is checked before use.
+// Positions are sealed (seal.ts) and cell names hashed before they reach Redis: ReplicationWire
+// is the only way in and out.
 import { MAX_ID_LENGTH } from '../adapters/redis/index.js';
 import type { PublicProfile } from '../protocol/index.js';
+import { maxEnvelopeChars, type OpenFailure, type Sealer } from './seal.js';
 
 /** One officer position: [id, lat, lng, public profile]. */
 export type Upsert = [string, number, number, PublicProfile];
@@ -19,9 +22,8 @@ export const MAX_BATCH_BYTES = 256 * 1024;
 /** Upserts per published message (~100–300 bytes each). */
 export const UPSERTS_PER_MESSAGE = 200;
 
-export const cellChannel = (prefix: string, tag: string, cell: string): string => `${prefix}:cell:${tag}:${cell}`;
-/** Snapshot hash of a cell: field = JSON [node, id], value = JSON [lat, lng, profile, version]. */
-export const cellSnapshotKey = (prefix: string, tag: string, cell: string): string => `${prefix}:cellsnap:{${tag}:${cell}}`;
+/** Sealed messages longer than this are dropped unopened. */
+export const MAX_SEALED_CHARS = maxEnvelopeChars(MAX_BATCH_BYTES);
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 const isLat = (v: unknown): v is number => typeof v === 'number' && v >= -90 && v <= 90;
@@ -72,3 +74,69 @@ export function parseSnapshotEntry(field: string, value: string): SnapshotEntry 
 
 export const snapshotField = (node: string, id: string): string => JSON.stringify([node, id]);
 export const snapshotValue = (lat: number, lng: number, profile: PublicProfile, version: number): string => JSON.stringify([lat, lng, profile, version]);
+
+/** Why something read from Redis was not used. */
+export interface Refused {
+  why: OpenFailure;
+  /** Key id of an envelope sealed under another key. */
+  keyId?: string;
+}
+
+export function isRefused(v: object): v is Refused {
+  return 'why' in v;
+}
+
+/**
+ * Names, sealing and parsing of one grid's replication traffic. Snapshot HASH
+ * `<prefix>:cellsnap:{<tag>:<h>}`, `h` the keyed hash of the cell (key names are at rest: in the
+ * AOF and RDB files). Channel `<prefix>:cell:<tag>:<i>:<j>`, in the clear: pub/sub is not at rest
+ * (PUBLISH never reaches the AOF), and a node holding another key must meet the others on the
+ * same channel to notice and say so. Messages and snapshot values are sealed for their channel /
+ * key and field.
+ */
+export class ReplicationWire {
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    readonly sealer: Sealer,
+    readonly prefix: string,
+    readonly tag: string,
+  ) {}
+
+  channel(cell: string): string {
+    return `${this.prefix}:cell:${this.tag}:${cell}`;
+  }
+
+  snapshotKey(cell: string): string {
+    let key = this.names.get(cell);
+    if (key === undefined) {
+      key = `${this.prefix}:cellsnap:{${this.tag}:${this.sealer.name(`${this.tag}:${cell}`)}}`;
+      // Bounded: the cells officers visit over a long run must not grow it forever.
+      if (this.names.size >= 65_536) this.names.clear();
+      this.names.set(cell, key);
+    }
+    return key;
+  }
+
+  sealBatch(channel: string, b: CellBatch): string {
+    return this.sealer.seal(JSON.stringify(b), `c:${channel}`);
+  }
+
+  /** A channel message: the batch, `Refused` (wrong key, or anything malformed). */
+  openBatch(channel: string, raw: unknown): CellBatch | Refused {
+    const o = this.sealer.open(raw, `c:${channel}`, MAX_SEALED_CHARS);
+    if (!o.ok) return { why: o.why, keyId: o.keyId };
+    return parseBatch(o.text) ?? { why: 'malformed' };
+  }
+
+  sealSnapshotValue(key: string, field: string, lat: number, lng: number, profile: PublicProfile, version: number): string {
+    return this.sealer.seal(snapshotValue(lat, lng, profile, version), `s:${key}\n${field}`);
+  }
+
+  /** One snapshot field/value pair of `key`. */
+  openSnapshotEntry(key: string, field: string, value: unknown): SnapshotEntry | Refused {
+    const o = this.sealer.open(value, `s:${key}\n${field}`, MAX_SEALED_CHARS);
+    if (!o.ok) return { why: o.why, keyId: o.keyId };
+    return parseSnapshotEntry(field, o.text) ?? { why: 'malformed' };
+  }
+}

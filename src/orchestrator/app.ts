@@ -15,7 +15,7 @@ import { OperationsMap, type MapLiveSource } from '../map/index.js';
 import { listenToProcessors } from './bus-listener.js';
 import { ConnectionService } from './connections.js';
 import { DeviceAuth, type DeviceIdentity } from './device-auth.js';
-import { ticketSigner, type DeviceKeys } from '../auth/index.js';
+import { metricsAccess, ticketSigner, type DeviceKeys } from '../auth/index.js';
 import { errorHandler, sendError } from './errors.js';
 import { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './metrics.js';
@@ -29,7 +29,7 @@ import { socketRoutes } from './routes/sockets.js';
 
 export type OrchestratorConfig = Pick<
   Config,
-  'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT'
+  'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT' | 'METRICS_TOKEN'
 >;
 
 export interface OrchestratorOptions {
@@ -171,6 +171,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     connections,
     readiness,
     metrics,
+    metricsAllowed: metricsAccess(o.config.METRICS_TOKEN),
     extraMetrics: async () => (await Promise.all((o.extraRegistries ?? []).map((r) => r.metrics()))).join('\n'),
     signTicket: ticketSigner(o.ticketSecret),
     ticketTtlMs: o.config.TICKET_TTL_MS,

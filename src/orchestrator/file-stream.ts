@@ -6,8 +6,12 @@
 // is written once too. Appends are serialized (one write + fsync at a time) so lines never
 // interleave. A torn last line (the process died mid-write) is skipped when reading and the next
 // append starts on a fresh line.
-import { open, readFile, mkdir, type FileHandle } from 'node:fs/promises';
+//
+// The file is personal data: owner-only (0600) in an owner-only directory (0700), whatever the
+// umask, also when an older version left it readable (util/private-files.ts).
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, makePrivate, PRIVATE_FILE_MODE } from '../util/private-files.js';
 import type { ConnectionStream } from '../coordination/index.js';
 import type { EstablishedConnectionEvent } from '../protocol/index.js';
 
@@ -28,9 +32,10 @@ export class FileConnectionStream implements ConnectionStream {
 
   /** Opens (creating it and its directory when missing) and loads the ids already written. */
   static async open(path: string): Promise<FileConnectionStream> {
-    await mkdir(dirname(path), { recursive: true });
+    await ensurePrivateDir(dirname(path));
     const { events, tornTail } = await readStreamFile(path);
-    const fh = await open(path, 'a', 0o644);
+    const fh = await open(path, 'a', PRIVATE_FILE_MODE);
+    await makePrivate(fh);
     // Make the file's directory entry durable too, once, so a fresh file survives a power cut.
     await fsyncDir(dirname(path));
     return new FileConnectionStream(path, fh, new Set(events.map((e) => e.id)), new Map(), tornTail);

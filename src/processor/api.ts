@@ -25,6 +25,8 @@ export type ProcessorConfig = Pick<
   | 'IDLE_TIMEOUT_S'
   | 'CITIZEN_AREA_M'
   | 'MAX_SPEED_KMH'
+  | 'METRICS_TOKEN'
+  | 'METRICS_PORT'
 >;
 
 export interface ProcessorOptions {

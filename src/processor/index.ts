@@ -3,4 +3,5 @@
 export type { Processor, ProcessorConfig, ProcessorOptions } from './api.js';
 export { startProcessor, MAX_PAYLOAD_BYTES } from './server.js';
 export { LiveIndex, type LiveSink, type OfficerMeta } from './live.js';
+export { startMetricsServer, type MetricsServer } from './metrics-http.js';
 export { ABUSE_STRIKES, ABUSE_WINDOW_MS } from './rate-limit.js';

@@ -1,8 +1,10 @@
 // startProcessor: one uWS app with the websocket route `/ws` and plain HTTP `/healthz` and
 // `/metrics`, wired to the live index, the bus and the timers (window sweep, node.stats). With
 // `tls` the same app is an SSLApp: wss:// and https:// on the same port, no plaintext listener.
+// Devices reach this port: `/metrics` is served here only with METRICS_TOKEN set (and no
+// METRICS_PORT), and then only to that bearer; otherwise it is a 404 like any unknown path.
 import { performance } from 'node:perf_hooks';
-import { TicketReplayGuard, ticketVerifier } from '../auth/index.js';
+import { METRICS_CHALLENGE, metricsAccess, TicketReplayGuard, ticketVerifier } from '../auth/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type NodeStats } from '../coordination/index.js';
 import { HTTP_PATHS } from '../protocol/index.js';
 import type { Processor, ProcessorOptions } from './api.js';
@@ -15,7 +17,7 @@ import { createMetrics } from './metrics.js';
 import { onBusMessage } from './requests.js';
 import { isBacklogged, send, sendCorked, type SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
-import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 /**
  * uWS closes a socket whose frame exceeds this (code 1009), before we see it. Frames between
@@ -89,6 +91,8 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const verify = ticketVerifier(opts.ticketSecret);
   let draining = false;
   const busy = () => officers.size + citizens.size;
+  const metricsHere = config.METRICS_TOKEN !== undefined && config.METRICS_PORT === undefined;
+  const metricsAllowed = metricsAccess(config.METRICS_TOKEN);
 
   const app = newApp(opts.tls)
     .ws<SocketData>('/ws', {
@@ -130,10 +134,12 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     .get(HTTP_PATHS.health, (res) => {
       res.writeHeader('content-type', 'application/json').end('{"ok":true}');
     })
-    .get(HTTP_PATHS.metrics, (res) => serveMetrics(res, () => metrics.registry.metrics(), metrics.registry.contentType))
-    .any('/*', (res) => {
-      res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"not_found","message":"no such resource"}');
-    });
+    .get(HTTP_PATHS.metrics, (res, req) => {
+      if (!metricsHere) return notFound(res);
+      if (!metricsAllowed(req.getHeader('authorization'))) return unauthorized(res);
+      serveMetrics(res, () => metrics.registry.metrics(), metrics.registry.contentType);
+    })
+    .any('/*', notFound);
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.HOST, config.PROCESSOR_PORT, (ls) => {
@@ -232,6 +238,18 @@ function newApp(tls: ProcessorOptions['tls']): TemplatedApp {
     // uWS says only "App construction failed"; loadConfig has checked the files, so this is rare.
     throw new Error(`processor could not load TLS certificate ${tls.certFile} / key ${tls.keyFile}`);
   }
+}
+
+function notFound(res: HttpResponse, _req?: HttpRequest): void {
+  res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"not_found","message":"no such resource"}');
+}
+
+function unauthorized(res: HttpResponse): void {
+  res
+    .writeStatus('401 Unauthorized')
+    .writeHeader('content-type', 'application/json')
+    .writeHeader('www-authenticate', METRICS_CHALLENGE)
+    .end('{"error":"unauthorized","message":"this /metrics requires the METRICS_TOKEN bearer token"}');
 }
 
 function serveMetrics(res: HttpResponse, render: () => Promise<string>, contentType: string): void {

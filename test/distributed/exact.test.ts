@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEstablishedEntry } from '../../src/adapters/redis/index.js';
 import { CellGrid } from '../../src/distributed/cells.js';
-import { cellChannel, cellSnapshotKey } from '../../src/distributed/wire.js';
+import { Sealer } from '../../src/distributed/seal.js';
+import { ReplicationWire } from '../../src/distributed/wire.js';
 import { AREA, bruteNearest, grantKey, mismatches, prng, randomPos, SEARCH_RADIUS_M, startDeployment, waitExact, type Deployment } from './fixture.js';
-import { connectDevice, http, token, type Device } from './nodes.js';
+import { connectDevice, http, REPLICATION_KEY, token, type Device } from './nodes.js';
 
 let d: Deployment;
 const officers = new Map<string, Device>();
@@ -75,13 +76,18 @@ describe('distributed mode, 3 processors', () => {
 
     // Hostile traffic on the replication channels of a citizen's cells and a corrupt snapshot:
     // dropped, nobody crashes, results stay exact.
+    // Unsealed batches (what a node without sealing would send) are junk too.
     const grid = new CellGrid(SEARCH_RADIUS_M);
+    const wire = new ReplicationWire(new Sealer(REPLICATION_KEY), 'beacon', grid.tag);
     for (const cell of grid.cellsWithin(citizens[0].lat, citizens[0].lng, SEARCH_RADIUS_M).slice(0, 3)) {
-      const ch = cellChannel('beacon', grid.tag, cell);
-      for (const junk of ['garbage', '{"n":"px","v":1,"u":[["evil",999,0,{}]],"r":[]}', JSON.stringify({ n: 'px', v: 1, u: 'x', r: [] }), 'x'.repeat(100_000)]) {
+      const ch = wire.channel(cell);
+      const unsealed = JSON.stringify({ n: 'px', v: Date.now() * 1000, u: [['evil', citizens[0].lat, citizens[0].lng, {}]], r: [] });
+      for (const junk of ['garbage', '{"n":"px","v":1,"u":[["evil",999,0,{}]],"r":[]}', unsealed, JSON.stringify({ n: 'px', v: 1, u: 'x', r: [] }), 'x'.repeat(100_000)]) {
         await d.redis.cli('PUBLISH', ch, junk);
       }
-      await d.redis.cli('HSET', cellSnapshotKey('beacon', grid.tag, cell), 'junk', 'junk');
+      // A well-formed sealed batch with an out-of-range position: opened, then refused.
+      await d.redis.cli('PUBLISH', ch, wire.sealBatch(ch, { n: 'px', v: Date.now() * 1000, u: [['evil', 999, 0, {}]], r: [] }));
+      await d.redis.cli('HSET', wire.snapshotKey(cell), 'junk', 'junk');
     }
     for (const c of citizens.slice(0, 5)) c.client.json({ t: 'loc', lat: c.lat, lng: c.lng });
     await waitExact(citizens, officers.values());
@@ -148,11 +154,16 @@ describe('distributed mode, 3 processors', () => {
     expect(mine).toHaveLength(1);
   }, 60_000);
 
-  it('SIGTERM stops a processor gracefully: exit 0, its officers gone from the others, replication figures on /metrics', async () => {
+  it('SIGTERM stops a processor gracefully: exit 0, its officers gone from the others, replication figures on METRICS_PORT', async () => {
     const victim = d.processors[2];
-    const metricsUrl = victim.url.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics');
-    const text = await (await fetch(metricsUrl)).text();
+    // Never on the device port (no METRICS_TOKEN): on the METRICS_PORT listener.
+    expect((await fetch(victim.url.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics'))).status).toBe(404);
+    const text = await (await fetch(victim.metricsUrl!)).text();
     expect(text).toMatch(/beacon_processor_replication\{what="published"\} [1-9]/);
+    // The hostile traffic of the first test: counted as malformed (where a node listened), nothing as another key.
+    const all = await Promise.all(d.processors.map(async (p) => (await fetch(p.metricsUrl!)).text()));
+    for (const t of all) expect(t).toContain('beacon_processor_replication{what="wrongKey"} 0');
+    expect(all.some((t) => /beacon_processor_replication\{what="malformed"\} [1-9]/.test(t))).toBe(true);
     expect(await victim.stop()).toBe(0);
     for (const [id, o] of officers) if (o.assignment.node === victim.nodeId) officers.delete(id);
     const live = citizens.filter((c) => c.assignment.node !== victim.nodeId);

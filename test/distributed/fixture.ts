@@ -28,7 +28,7 @@ export async function startDeployment(o: { processors: number; orchestrators?: n
   const started: NodeProcess[] = [];
   try {
     const procs = await Promise.all(
-      Array.from({ length: o.processors }, (_, i) => spawnNode('processor', { ...env, NODE_ID: `p${i + 1}` }).then((n) => (started.push(n), n))),
+      Array.from({ length: o.processors }, (_, i) => spawnNode('processor', { METRICS_PORT: '0', ...env, NODE_ID: `p${i + 1}` }).then((n) => (started.push(n), n))),
     );
     const orchs = await Promise.all(
       Array.from({ length: o.orchestrators ?? 1 }, () => spawnNode('orchestrator', env).then((n) => (started.push(n), n))),

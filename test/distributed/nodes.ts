@@ -9,6 +9,7 @@ import { TestClient } from '../helpers/ws-client.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const JWT_SECRET = 'distributed-test-jwt-secret-0123456789';
 export const TICKET_SECRET = 'distributed-test-ticket-secret-0123456789';
+export const REPLICATION_KEY = 'distributed-test-replication-key-0123456789';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -21,6 +22,8 @@ export interface NodeProcess {
   /** http://… for an orchestrator, ws://…/ws for a processor. */
   url: string;
   nodeId?: string;
+  /** A processor's METRICS_PORT /metrics, when it was started with METRICS_PORT. */
+  metricsUrl?: string;
   output(): string;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -40,6 +43,7 @@ export async function spawnNode(role: 'orchestrator' | 'processor', env: Record<
       PROCESSOR_PORT: '0',
       JWT_SECRET,
       TICKET_SECRET,
+      REPLICATION_KEY,
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -72,6 +76,7 @@ export async function spawnNode(role: 'orchestrator' | 'processor', env: Record<
     proc,
     url: role === 'orchestrator' ? parts[1] : parts[2],
     nodeId: role === 'processor' ? parts[1] : undefined,
+    metricsUrl: /\bmetrics (http:\S+)/.exec(line)?.[1],
     output: () => out,
     async stop() {
       proc.kill('SIGTERM');

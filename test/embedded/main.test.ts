@@ -42,7 +42,7 @@ describe('npm start', { timeout: SPAWN_TIMEOUT_MS }, () => {
   });
 
   it('exits 2 when REDIS_URL asks for distributed mode', async () => {
-    const p = run([], { REDIS_URL: 'redis://127.0.0.1:6379', TICKET_SECRET: 'x'.repeat(32), JWT_SECRET: 'y'.repeat(32) });
+    const p = run([], { REDIS_URL: 'redis://127.0.0.1:6379', TICKET_SECRET: 'x'.repeat(32), REPLICATION_KEY: 'z'.repeat(32), JWT_SECRET: 'y'.repeat(32) });
     expect(await p.exited, p.out.stderr).toBe(2);
     expect(p.out.stderr).toContain('distributed mode');
   });

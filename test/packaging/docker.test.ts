@@ -151,6 +151,7 @@ describe('docker-compose.yml', () => {
       for (const key of Object.keys(s.environment ?? {})) expect(Object.keys(SETTINGS), `${name}.environment.${key}`).toContain(key);
       expect(s.environment?.REDIS_URL, name).toMatch(/^redis:\/\//);
       expect(String(s.environment?.TICKET_SECRET), name).toContain('TICKET_SECRET');
+      expect(String(s.environment?.REPLICATION_KEY), name).toContain('REPLICATION_KEY');
       expect(String(s.environment?.JWT_SECRET), name).toContain('JWT_SECRET');
     }
   });
@@ -163,6 +164,11 @@ describe('docker-compose.yml', () => {
       const hostPort = /:(\d+)\/ws$/.exec(url)?.[1];
       const mapping = (p.ports ?? []).map((m) => m.split(':'));
       expect(mapping.some(([h, c]) => h === hostPort && c === String(p.environment?.PROCESSOR_PORT)), url).toBe(true);
+    }
+    // Metrics on a port of their own, reachable inside the compose network only (not published).
+    for (const p of procs) {
+      expect(p.environment?.METRICS_PORT).toBeDefined();
+      expect((p.ports ?? []).some((m) => m.split(':').at(-1) === String(p.environment?.METRICS_PORT))).toBe(false);
     }
     const orch = beacon.find(([, s]) => commandOf(s) === 'orchestrator')?.[1];
     expect(orch?.ports?.some((m) => m.endsWith(`:${orch.environment?.PORT ?? 8080}`))).toBe(true);

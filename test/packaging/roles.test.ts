@@ -31,6 +31,7 @@ function beacon(args: string[], env: Record<string, string>): Proc {
       LOG_LEVEL: 'warn',
       REDIS_URL: redis.url,
       TICKET_SECRET: 't'.repeat(40),
+      REPLICATION_KEY: 'r'.repeat(40),
       JWT_SECRET,
       ...env,
     },

@@ -10,6 +10,8 @@ import type { Role } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 export const NODE_ID = 'node-test';
+/** The fixture's processors serve /metrics on their port to this bearer only (METRICS_TOKEN). */
+export const METRICS_TOKEN = 'processor-fixture-metrics-token';
 
 /** Ticket claims as the orchestrator writes them, valid now, for `node` in its run `epoch`. */
 export function ticketClaims(node: string, epoch: number, role: Role, sub: string, o: Partial<TicketClaims> = {}): TicketClaims {
@@ -48,7 +50,7 @@ export interface Fixture {
 export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise<Fixture> {
   // The citizen area and speed rules are off unless a test turns them on (citizen-area.test.ts):
   // most tests place citizens freely, as a device that asked for a socket there would be.
-  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0, ...over };
+  const config = { ...loadConfig({}), HOST: '127.0.0.1', PROCESSOR_PORT: 0, CITIZEN_AREA_M: 0, MAX_SPEED_KMH: 0, METRICS_TOKEN, ...over };
   const bus = new MemoryBus();
   const secret = randomBytes(32);
   const toOrch: ToOrchestrator[] = [];
@@ -74,7 +76,7 @@ export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise
       return c;
     },
     async metric(name, labels = '') {
-      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
       return line ? Number(line.split(' ')[1]) : 0;
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketSigner } from '../../src/auth/index.js';
 import { ORCHESTRATOR_CHANNEL } from '../../src/coordination/index.js';
-import { NODE_ID, startFixture, ticketClaims, TestClient, until, type Fixture } from './fixture.js';
+import { METRICS_TOKEN, NODE_ID, startFixture, ticketClaims, TestClient, until, type Fixture } from './fixture.js';
 
 describe('websocket upgrade: the ticket decides, before any socket exists', () => {
   let f: Fixture;
@@ -75,11 +75,12 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     await until(() => f.processor.stats().busy === 0);
   });
 
-  it('serves /healthz, /metrics and 404 over plain HTTP on the same port', async () => {
+  it('serves /healthz, /metrics (METRICS_TOKEN bearer) and 404 over plain HTTP on the same port', async () => {
     const h = await fetch(`http://127.0.0.1:${f.processor.port}/healthz`);
     expect(h.status).toBe(200);
     expect(await h.json()).toEqual({ ok: true });
-    const m = await (await fetch(`http://127.0.0.1:${f.processor.port}/metrics`)).text();
+    expect((await fetch(`http://127.0.0.1:${f.processor.port}/metrics`)).status).toBe(401);
+    const m = await (await fetch(`http://127.0.0.1:${f.processor.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(m).toContain('beacon_processor_sockets{role="citizen"}');
     expect(m).toContain('beacon_processor_upgrades_refused_total{reason="bad_signature"}');
     expect((await fetch(`http://127.0.0.1:${f.processor.port}/nope`)).status).toBe(404);

@@ -27,6 +27,8 @@ export interface RouteContext {
   connections: ConnectionService;
   readiness: Readiness;
   metrics: OrchestratorMetrics;
+  /** METRICS_TOKEN check of a scrape's Authorization header (always true without a token). */
+  metricsAllowed(authorization: string | undefined): boolean;
   /** Text of other registries appended to /metrics (embedded mode: the processor's). */
   extraMetrics: () => Promise<string>;
   /** Signs with the ticket secret (auth/ticket.ts). */

@@ -1,12 +1,16 @@
-// Operations: liveness, readiness, Prometheus metrics, the OpenAPI document. No auth: bind the
-// orchestrator (or route /metrics) so only the operators' network reaches them if that matters.
+// Operations: liveness, readiness, Prometheus metrics, the OpenAPI document. No device auth;
+// /metrics requires METRICS_TOKEN as a bearer token when it is set (devices reach this port).
 import { Type } from '@sinclair/typebox';
+import { METRICS_CHALLENGE } from '../../auth/index.js';
 import { ErrorBody, HTTP_PATHS } from '../../protocol/index.js';
 import { sendError } from '../errors.js';
 import type { RouteContext, TypedApp } from './context.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
+
+/** The 200 of /metrics, for the OpenAPI document: Prometheus text, not JSON (no serializer runs for it). */
+const MetricsText = { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } };
 
 export function opsRoutes(app: TypedApp, ctx: RouteContext): void {
   app.get(
@@ -32,11 +36,28 @@ export function opsRoutes(app: TypedApp, ctx: RouteContext): void {
     },
   );
 
-  app.get(HTTP_PATHS.metrics, { schema: { summary: 'Prometheus metrics (text format)', tags: ['operations'] } }, async (_req, reply) => {
-    const own = await ctx.metrics.registry.metrics();
-    const extra = await ctx.extraMetrics();
-    return reply.type(ctx.metrics.registry.contentType).send(extra ? `${own}\n${extra}` : own);
-  });
+  app.get(
+    HTTP_PATHS.metrics,
+    {
+      schema: {
+        summary: 'Prometheus metrics (text format)',
+        description: 'With `METRICS_TOKEN` set, requires `Authorization: Bearer <METRICS_TOKEN>` (401 `unauthorized` otherwise).',
+        tags: ['operations'],
+        security: [{}, { bearer: [] }],
+        response: { 200: MetricsText, 401: ErrorBody },
+      },
+      onRequest: async (req, reply) => {
+        if (ctx.metricsAllowed(req.headers.authorization)) return;
+        reply.header('www-authenticate', METRICS_CHALLENGE);
+        return sendError(reply, 'unauthorized', 'this /metrics requires the METRICS_TOKEN bearer token');
+      },
+    },
+    async (_req, reply) => {
+      const own = await ctx.metrics.registry.metrics();
+      const extra = await ctx.extraMetrics();
+      return reply.type(ctx.metrics.registry.contentType).send(extra ? `${own}\n${extra}` : own);
+    },
+  );
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
 }

@@ -1,0 +1,159 @@
+// Sealing of what replication puts in Redis (issue #10 §5 "nothing readable at rest"): every
+// channel batch and every cell snapshot value is an AES-256-GCM ciphertext, so neither Redis'
+// memory, its AOF/RDB files, MONITOR, nor anyone subscribing to a channel reads an officer's
+// position or profile. Cell numbers in snapshot key names are keyed hashes (a cell is a coarse
+// position too; key names are at rest in the AOF).
+//
+// Keys, all HKDF-SHA256 from REPLICATION_KEY with a fixed versioned salt and one `info` each:
+// * key id (4 bytes, in every envelope): a node holding another key tells "sealed under another
+//   key" (misconfiguration) from "corrupted" (tampering, bugs) and says so;
+// * name key: HMAC-SHA256 of cell names;
+// * data keys: one per sender epoch. An epoch is 16 random bytes a sender picks at start and
+//   again every EPOCH_MESSAGES seals, so a key never seals more than 2^24 messages: random 96-bit
+//   nonces stay far below AES-GCM's 2^32-messages-per-key bound however long a deployment keeps
+//   its REPLICATION_KEY (a 100k-officer deployment seals ~50k snapshot values/s).
+//
+// Envelope, base64 (canonical): 0x01 | key id (4) | epoch (16) | nonce (12) | ciphertext | tag (16).
+// Authenticated data = the header (version, key id, epoch) + a context the caller names (the
+// channel, or the snapshot key and field): a sealed value moved to another cell or officer fails.
+// Not prevented: replaying a value someone copied earlier under the same context; versions
+// (replication.ts) keep that from overwriting newer data.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
+import { MIN_REPLICATION_KEY_BYTES } from '../config.js';
+
+const VERSION = 1;
+const SALT = 'beacon/replication/v1';
+const KEY_ID_BYTES = 4;
+const EPOCH_BYTES = 16;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + KEY_ID_BYTES + EPOCH_BYTES;
+/** Bytes an envelope adds to its plaintext (before base64). */
+export const SEAL_OVERHEAD_BYTES = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
+/** Seals per data key before the sender moves to a new epoch. */
+export const EPOCH_MESSAGES = 2 ** 24;
+/** Data keys of other senders' epochs kept derived (only after one of their envelopes authenticated). */
+const EPOCH_CACHE = 64;
+
+export type OpenFailure = 'wrong_key' | 'malformed';
+export type Opened = { ok: true; text: string } | { ok: false; why: OpenFailure; /** The envelope's key id (hex), with `wrong_key`. */ keyId?: string };
+
+const hkdf = (ikm: Buffer, info: string | Buffer, bytes: number): Buffer => Buffer.from(hkdfSync('sha256', ikm, SALT, info, bytes));
+
+/**
+ * Nonces from a pool of CSPRNG bytes refilled 340 nonces at a time: randomBytes(12) per message
+ * costs half as much as the encryption itself. Every slice is handed out once, and used (copied
+ * into the cipher and the envelope) before the pool can be refilled.
+ */
+class NoncePool {
+  private readonly pool = Buffer.alloc(NONCE_BYTES * 340);
+  private at = this.pool.length;
+
+  next(): Buffer {
+    if (this.at === this.pool.length) {
+      randomFillSync(this.pool);
+      this.at = 0;
+    }
+    const n = this.pool.subarray(this.at, this.at + NONCE_BYTES);
+    this.at += NONCE_BYTES;
+    return n;
+  }
+}
+
+export class Sealer {
+  /** This key's id (hex): logged at start and in wrong-key lines, so operators can compare nodes. */
+  readonly keyId: string;
+  private readonly ikm: Buffer;
+  private readonly kid: Buffer;
+  private readonly nameKey: Buffer;
+  private readonly dataKeys = new Map<string, Buffer>();
+  private readonly nonces = new NoncePool();
+  private epoch!: Buffer;
+  private epochKey!: Buffer;
+  /** Version, key id and epoch: the envelope header while this epoch lasts. */
+  private header!: Buffer;
+  private sealed = 0;
+
+  constructor(
+    secret: string,
+    private readonly epochMessages = EPOCH_MESSAGES,
+  ) {
+    this.ikm = Buffer.from(secret, 'utf8');
+    if (this.ikm.length < MIN_REPLICATION_KEY_BYTES) throw new RangeError(`the replication key must be at least ${MIN_REPLICATION_KEY_BYTES} bytes`);
+    this.kid = hkdf(this.ikm, 'key-id', KEY_ID_BYTES);
+    this.keyId = this.kid.toString('hex');
+    this.nameKey = hkdf(this.ikm, 'cell-names', 32);
+    this.newEpoch();
+  }
+
+  /** A keyed hash of `name` (32 hex characters): the same on every node holding the same key. */
+  name(name: string): string {
+    return createHmac('sha256', this.nameKey).update(name).digest('hex').slice(0, 32);
+  }
+
+  /** Seals `plaintext` for `context` (which the reader must name identically). */
+  seal(plaintext: string, context: string): string {
+    if (this.sealed >= this.epochMessages) this.newEpoch();
+    this.sealed++;
+    const nonce = this.nonces.next();
+    const c = createCipheriv('aes-256-gcm', this.epochKey, nonce);
+    c.setAAD(aad(this.header, context));
+    const body = c.update(plaintext, 'utf8');
+    const tail = c.final(); // empty for GCM
+    return Buffer.concat([this.header, nonce, body, tail, c.getAuthTag()]).toString('base64');
+  }
+
+  /**
+   * Opens an envelope sealed for `context`. `maxChars`: longer input is refused before any work.
+   * Never throws: anything but an authentic envelope under this key is `malformed`, or
+   * `wrong_key` when it names another key id.
+   */
+  open(envelope: unknown, context: string, maxChars = Infinity): Opened {
+    if (typeof envelope !== 'string' || envelope.length > maxChars) return { ok: false, why: 'malformed' };
+    const buf = Buffer.from(envelope, 'base64');
+    // Node's decoder skips what is not base64: only the canonical encoding of the bytes is accepted,
+    // so no character of the envelope can change without the envelope being refused.
+    if (buf.length < SEAL_OVERHEAD_BYTES || buf[0] !== VERSION || buf.toString('base64') !== envelope) return { ok: false, why: 'malformed' };
+    const kid = buf.subarray(1, 1 + KEY_ID_BYTES);
+    if (!kid.equals(this.kid)) return { ok: false, why: 'wrong_key', keyId: kid.toString('hex') };
+    const header = buf.subarray(0, HEADER_BYTES);
+    const epoch = buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES);
+    const cacheKey = epoch.toString('latin1');
+    const cached = this.dataKeys.get(cacheKey);
+    const key = cached ?? hkdf(this.ikm, Buffer.concat([Buffer.from('data:'), epoch]), 32);
+    try {
+      const d = createDecipheriv('aes-256-gcm', key, buf.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES));
+      d.setAAD(aad(header, context));
+      d.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
+      const body = d.update(buf.subarray(HEADER_BYTES + NONCE_BYTES, buf.length - TAG_BYTES));
+      d.final(); // throws unless the tag authenticates; GCM returns nothing more
+      const text = body.toString('utf8');
+      if (!cached) this.remember(cacheKey, key);
+      return { ok: true, text };
+    } catch {
+      return { ok: false, why: 'malformed' };
+    }
+  }
+
+  private newEpoch(): void {
+    this.epoch = randomBytes(EPOCH_BYTES);
+    this.epochKey = hkdf(this.ikm, Buffer.concat([Buffer.from('data:'), this.epoch]), 32);
+    this.header = Buffer.concat([Buffer.of(VERSION), this.kid, this.epoch]);
+    this.sealed = 0;
+    this.remember(this.epoch.toString('latin1'), this.epochKey);
+  }
+
+  private remember(epoch: string, key: Buffer): void {
+    if (this.dataKeys.size >= EPOCH_CACHE) this.dataKeys.delete(this.dataKeys.keys().next().value as string);
+    this.dataKeys.set(epoch, key);
+  }
+}
+
+function aad(header: Buffer, context: string): Buffer {
+  return Buffer.concat([header, Buffer.from(context, 'utf8')]);
+}
+
+/** Longest base64 envelope of a plaintext of at most `plainBytes` bytes. */
+export function maxEnvelopeChars(plainBytes: number): number {
+  return Math.ceil((plainBytes + SEAL_OVERHEAD_BYTES) / 3) * 4;
+}
