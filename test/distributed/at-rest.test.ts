@@ -1,9 +1,11 @@
-// Nothing readable at rest (issue #10 §5): a distributed run (orchestrator + 2 processors as OS
-// processes, redis-server with AOF on in a temp dir, devices over real HTTP and websockets) in
-// which devices send KNOWN coordinates and officer positions replicate across the nodes; then
-// every AOF file and every Redis key and value is scanned for those coordinates in any rendering
+// Nothing readable at rest (issue #10 §5, and §6 for distributed mode): a distributed run
+// (orchestrator + 2 processors as OS processes, redis-server with AOF on in a temp dir, devices
+// over real HTTP and websockets) in which devices send KNOWN coordinates and officer positions
+// replicate across the nodes; then every AOF file, every Redis key and value and every log line of
+// every node (at trace level) is scanned for those coordinates in any rendering
 // (coordinate-scan.ts): none. The scan is shown able to fail: the same scan finds the
-// coordinates once a deliberately unsealed value (text and MessagePack) is written.
+// coordinates once a deliberately unsealed value (text and MessagePack) is written. The embedded
+// twin is test/embedded/privacy.test.ts.
 import { readFile } from 'node:fs/promises';
 import { encode } from '@msgpack/msgpack';
 import { createClient } from 'redis';
@@ -40,7 +42,8 @@ beforeAll(async () => {
   // appendfsync always: every write is in the file when the scan reads it. No RDB preamble: a
   // rewritten base would be binary RDB, whose LZF-compressed strings a byte scan cannot see into
   // (the live keyspace scan covers the values either way).
-  d = await startDeployment({ processors: 2, redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no'] });
+  // LOG_LEVEL=trace: every line any node can write is written, and scanned too (issue #10 §6).
+  d = await startDeployment({ processors: 2, redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no'], env: { LOG_LEVEL: 'trace' } });
 }, 90_000);
 
 afterAll(async () => {
@@ -107,6 +110,11 @@ describe('a distributed run leaves no coordinate at rest', () => {
 
     expect(redis.hits).toEqual([]);
     expect(files.hits).toEqual([]);
+    // Nor any log line of any node (at trace level; each wrote some).
+    for (const n of [...d.orchestrators, ...d.processors]) {
+      expect(n.output().split('\n').filter((l) => l.startsWith('{')).length, `${n.role} ${n.nodeId ?? ''} log lines`).toBeGreaterThan(3);
+      expect(findCoordinates(Buffer.from(n.output(), 'latin1'), needles), `${n.role} ${n.nodeId ?? ''} logs`).toEqual([]);
+    }
 
     // The same scan on the same Redis finds a deliberately unsealed value, in the AOF and the keyspace.
     const p = OFFICERS[0];

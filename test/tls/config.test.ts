@@ -92,7 +92,7 @@ describe('TLS_CERT_FILE / TLS_KEY_FILE', () => {
 });
 
 describe('REDIS_TLS_*', () => {
-  const base = { TICKET_SECRET: 't'.repeat(32), JWT_SECRET: 'j'.repeat(32) };
+  const base = { TICKET_SECRET: 't'.repeat(32), JWT_SECRET: 'j'.repeat(32), REPLICATION_KEY: 'r'.repeat(32) };
 
   it('takes a CA, and a client certificate with its key, with a rediss:// URL', () => {
     const c = loadConfig({ ...base, REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: certs.caCert, REDIS_TLS_CERT_FILE: certs.clientCert, REDIS_TLS_KEY_FILE: certs.clientKey });
