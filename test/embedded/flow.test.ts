@@ -8,9 +8,9 @@ import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { createLogger } from '../../src/log.js';
 import { readStreamFile } from '../../src/orchestrator/index.js';
-import { mintDeviceToken } from '../../src/auth/index.js';
-import { HTTP_PATHS, type PublicProfile, type Role, type SocketAssignment } from '../../src/protocol/index.js';
+import { HTTP_PATHS } from '../../src/protocol/index.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { devices } from './devices.js';
 
 const OFFICER_POS = { lat: 40.758, lng: -73.9855 };
 /** ~100 m north of the officer: inside the default alert radius (250 m). */
@@ -32,29 +32,7 @@ async function stop(e: Embedded): Promise<void> {
   running.splice(running.indexOf(e), 1);
 }
 
-function device(e: Embedded) {
-  const token = (role: Role, sub: string, profile: PublicProfile = {}) => mintDeviceToken(e.deviceKeys.secret!, { role, sub, profile });
-  const http = async (method: string, path: string, tok: string, body?: unknown) => {
-    const res = await fetch(`${e.orchestratorUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  /** Asks for a socket, opens it, waits for `hello`. */
-  const connect = async (role: Role, tok: string, pos: { lat: number; lng: number }) => {
-    const path = role === 'officer' ? HTTP_PATHS.officerSocket : HTTP_PATHS.citizenSocket;
-    const r = await http('GET', `${path}?lat=${pos.lat}&lng=${pos.lng}`, tok);
-    expect(r.status).toBe(200);
-    const a = r.body as unknown as SocketAssignment;
-    const c = await TestClient.open(a.url);
-    clients.push(c);
-    await c.waitFor('hello');
-    return { client: c, assignment: a };
-  };
-  return { token, http, connect };
-}
+const device = (e: Embedded) => devices(e, clients);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-embedded-'));

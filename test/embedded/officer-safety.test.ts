@@ -4,14 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mintDeviceToken } from '../../src/auth/index.js';
 import { BeaconClient } from '../../src/client/index.js';
 import { wsTransport } from '../../src/client/ws-transport.js';
 import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
-import { CLOSE_CODES, HTTP_ERRORS, HTTP_PATHS, type ErrMessage, type PublicProfile, type Role, type SocketAssignment } from '../../src/protocol/index.js';
+import { CLOSE_CODES, HTTP_ERRORS, HTTP_PATHS, type ErrMessage, type SocketAssignment } from '../../src/protocol/index.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { devices } from './devices.js';
 
 const TIMES_SQUARE = { lat: 40.758, lng: -73.9855 };
 const ANCHORAGE = { lat: 61.2181, lng: -149.9003 };
@@ -30,36 +30,7 @@ async function start(env: Record<string, string> = {}): Promise<Embedded> {
   return e;
 }
 
-function device(e: Embedded) {
-  const token = (role: Role, sub: string, o: { profile?: PublicProfile; ttlS?: number } = {}) => mintDeviceToken(e.deviceKeys.secret!, { role, sub, ...o });
-  const http = async (method: string, path: string, tok: string, body?: unknown) => {
-    const res = await fetch(`${e.orchestratorUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  const assign = (role: Role, tok: string, pos: { lat: number; lng: number }) =>
-    http('GET', `${role === 'officer' ? HTTP_PATHS.officerSocket : HTTP_PATHS.citizenSocket}?lat=${pos.lat}&lng=${pos.lng}`, tok);
-  const connect = async (role: Role, tok: string, pos: { lat: number; lng: number }) => {
-    const r = await assign(role, tok, pos);
-    expect(r.status).toBe(200);
-    const a = r.body as unknown as SocketAssignment;
-    const c = await TestClient.open(a.url);
-    clients.push(c);
-    await c.waitFor('hello');
-    return { client: c, assignment: a };
-  };
-  /** An available officer at `pos`, indexed once this resolves. */
-  const officerAt = async (sub: string, pos: { lat: number; lng: number }) => {
-    const o = await connect('officer', await token('officer', sub, { profile: { name: sub } }), pos);
-    o.client.json({ t: 'loc', ...pos });
-    await o.client.sync();
-    return o.client;
-  };
-  return { token, http, assign, connect, officerAt };
-}
+const device = (e: Embedded) => devices(e, clients);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-safety-'));
@@ -191,7 +162,7 @@ describe('sessions end with their credentials', () => {
   it('closes a socket with bye: unauthorized (4003) when the device token that obtained it expires; the ticket never outlives it', async () => {
     const e = await start();
     const d = device(e);
-    const tok = await d.token('citizen', 'c-short', { ttlS: 2 });
+    const tok = await d.token('citizen', 'c-short', {}, 2);
     const before = Date.now();
     const { client: c, assignment } = await d.connect('citizen', tok, TIMES_SQUARE);
     expect(assignment.expiresAt).toBeLessThanOrEqual(before + 2000 + 1000);

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
-const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
-const execFileP = promisify(execFile);
+export const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
+export const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+export const execFileP = promisify(execFile);
 
-const live = new Set<ChildProcess>();
+/** Every redis-server started by the helpers (this file and redis-tls.ts): killed when the test process ends. */
+export const live = new Set<ChildProcess>();
 const killAll = () => {
   for (const p of live) p.kill('SIGKILL');
 };

@@ -2,31 +2,15 @@
 // from test/helpers/tls.ts. `authClients` turns on `--tls-auth-clients yes`: a client must then
 // present a certificate signed by the CA. And a 3-master Redis Cluster whose client ports and
 // cluster bus are TLS only (`--tls-cluster yes`). Killed on `dispose()` and when the test process exits.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { promisify } from 'node:util';
-import { freePort, waitFor } from './redis-server.js';
+import { execFileP, freePort, live, REDIS_CLI, REDIS_SERVER, waitFor } from './redis-server.js';
 import type { TestCerts } from './tls.js';
 
-const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
-const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
-const execFileP = promisify(execFile);
-
-const live = new Set<ChildProcess>();
-const killAll = () => {
-  for (const p of live) p.kill('SIGKILL');
-};
-process.once('exit', killAll);
-// A test worker stopped by a signal skips 'exit' (as in redis-server.ts): kill, then die of it.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAll();
-    process.kill(process.pid, sig);
-  });
-}
+// Started servers join redis-server.ts's `live` set: killed with the others when the test process ends.
 
 export interface TlsRedis {
   port: number;
