@@ -5,7 +5,6 @@
 // never a stack trace from deep inside fastify, uWS or node-redis.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import type { Config } from './config.js';
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
@@ -74,7 +73,7 @@ export interface ServerTls {
   key: Buffer;
 }
 
-export function serverTls(config: Pick<Config, 'TLS_CERT_FILE' | 'TLS_KEY_FILE'>): ServerTls | undefined {
+export function serverTls(config: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string }): ServerTls | undefined {
   if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) return undefined;
   return {
     certFile: config.TLS_CERT_FILE,
@@ -91,7 +90,7 @@ export interface RedisTls {
   key?: Buffer;
 }
 
-export function redisTls(config: Pick<Config, 'REDIS_TLS_CA_FILE' | 'REDIS_TLS_CERT_FILE' | 'REDIS_TLS_KEY_FILE'>): RedisTls | undefined {
+export function redisTls(config: { REDIS_TLS_CA_FILE?: string; REDIS_TLS_CERT_FILE?: string; REDIS_TLS_KEY_FILE?: string }): RedisTls | undefined {
   const out: RedisTls = {};
   if (config.REDIS_TLS_CA_FILE) out.ca = readCertificateFile(config.REDIS_TLS_CA_FILE).pem;
   if (config.REDIS_TLS_CERT_FILE) out.cert = readCertificateFile(config.REDIS_TLS_CERT_FILE).pem;
