@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Sealer } from '../src/distributed/seal.js';
+import { Sealer } from '../src/auth/index.js';
 import { ReplicationWire, snapshotField, snapshotValue, type CellBatch } from '../src/distributed/wire.js';
 import { makeOfficers } from './data.js';
 import { measure, sink, type Rate } from './stats.js';

@@ -52,7 +52,7 @@ async function drive(): Promise<void> {
   const open = (role: 'officer' | 'citizen', sub: string) =>
     new Promise<WebSocket>((resolve, reject) => {
       const now = Date.now();
-      const t = sign({ sub, acct: 'a', role, node: NODE, epoch, zip: '10001', profile: { name: sub }, iat: now, exp: now + 60_000, tokenExp: now + 3_600_000, lat: 40.8, lng: -73.9 });
+      const t = sign({ sub, acct: 'a', role, node: NODE, epoch, zip: '10001', profile: { name: sub }, iat: now, exp: now + 60_000, tokenExp: now + 3_600_000, lat: 40.8, lng: -73.9, jti: `${sub}-${now}` });
       const ws = new WebSocket(`${url}?ticket=${t}`);
       ws.once('message', () => resolve(ws)); // hello
       ws.once('error', reject);

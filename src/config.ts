@@ -78,7 +78,7 @@ export const SETTINGS = {
   JWKS_URL: s('', url(['http:', 'https:']), 'JWKS endpoint of the identity provider for device tokens'),
   JWT_ISSUER: s('', optStr, 'required `iss` of device tokens, when set'),
   JWT_AUDIENCE: s('', optStr, 'required `aud` of device tokens, when set'),
-  TICKET_SECRET: s('', optStr, 'HMAC secret for socket tickets, shared by orchestrators and processors (required with REDIS_URL)'),
+  TICKET_SECRET: s('', optStr, 'secret (≥ 16 bytes) sealing socket tickets, shared by orchestrators and processors (required with REDIS_URL)'),
   TICKET_TTL_MS: s('30000', int(1000, 600_000), 'lifetime of a socket ticket'),
   DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections file'),
   REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
@@ -173,6 +173,7 @@ function secretProblems(cfg: Config): string[] {
   if (cfg.REDIS_URL && !key) out.push('REPLICATION_KEY is required with REDIS_URL: every node must share it (e.g. `openssl rand -hex 32`)');
   if (key && Buffer.byteLength(key) < MIN_REPLICATION_KEY_BYTES) out.push(`REPLICATION_KEY must be at least ${MIN_REPLICATION_KEY_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   if (key && key === cfg.TICKET_SECRET) out.push('REPLICATION_KEY must differ from TICKET_SECRET');
+  if (cfg.TICKET_SECRET && Buffer.byteLength(cfg.TICKET_SECRET) < 16) out.push('TICKET_SECRET must be at least 16 bytes (32 random bytes recommended, e.g. `openssl rand -hex 32`)');
   const token = cfg.METRICS_TOKEN;
   if (token && (token.length < MIN_METRICS_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {
     out.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} visible ASCII characters without spaces (e.g. \`openssl rand -hex 24\`)`);

@@ -4,3 +4,4 @@ export * from './device-keys.js';
 export * from './jwt.js';
 export * from './ticket.js';
 export * from './metrics-token.js';
+export * from './seal.js';

@@ -1,14 +1,11 @@
 // Socket tickets: the orchestrator seals one per assignment, the processor opens it in the
-// websocket upgrade. AES-256-GCM under a key derived from a secret both sides share
-// (TICKET_SECRET; generated in-process in embedded mode), so a ticket is opaque: nothing in the
-// URL is readable (it ends up in proxy logs), and nothing in it can be changed. Short-lived, bound
-// to one node run, one profile and one role, single use (see TicketReplayGuard), and never valid
-// longer than the device token that obtained it.
-//
-// Layout, base64url: version (1 byte) | nonce (12) | ciphertext | GCM tag (16). The nonce is
-// random and unique per ticket, so it doubles as the ticket id for single use.
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto';
+// websocket upgrade. A sealed envelope (seal.ts: AES-256-GCM, base64url) under keys derived from a
+// secret both sides share (TICKET_SECRET; generated in-process in embedded mode), so a ticket is
+// opaque: nothing in the URL is readable (it ends up in proxy logs), and nothing in it can be
+// changed. Short-lived, bound to one node run, one profile and one role, single use (see
+// TicketReplayGuard), and never valid longer than the device token that obtained it.
 import { isId, type PublicProfile, type Role } from '../protocol/index.js';
+import { maxEnvelopeChars, SEAL_OVERHEAD_BYTES, Sealer } from './seal.js';
 
 export interface TicketClaims {
   /** Profile id (the device token's `sub`). */
@@ -31,88 +28,51 @@ export interface TicketClaims {
   /** Where the device said it was when it asked (citizen sockets are bound to it). */
   lat: number;
   lng: number;
-}
-
-/** What a valid ticket yields: its claims and its unique id. */
-export interface OpenedTicket extends TicketClaims {
+  /** Unique ticket id, for single use. */
   jti: string;
 }
 
 export type TicketFailure = 'malformed' | 'bad_signature' | 'expired' | 'wrong_node' | 'node_restarted' | 'reused';
 
-export type TicketCheck = { ok: true; claims: OpenedTicket } | { ok: false; reason: TicketFailure };
+export type TicketCheck = { ok: true; claims: TicketClaims } | { ok: false; reason: TicketFailure };
 
-/** Far above any real ticket (~300 characters; ids and profile strings are bounded). */
-const MAX_TICKET_LENGTH = 4096;
-const VERSION = 1;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const HEADER = Buffer.from([VERSION]);
+/** Claims are well under this (ids and profile strings are bounded); a longer ticket is refused unread. */
+const MAX_CLAIMS_BYTES = 2048;
+const MAX_TICKET_LENGTH = maxEnvelopeChars(MAX_CLAIMS_BYTES);
+/** What the envelope is bound to (its authenticated context). */
+const CONTEXT = 'socket-ticket';
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** Fewer characters than an envelope's fixed parts take (49 bytes): not a ticket at all. */
+const MIN_TICKET_LENGTH = Math.ceil((SEAL_OVERHEAD_BYTES * 4) / 3);
 
-/** The AES key, derived so the shared secret itself is never used as a cipher key. */
-function ticketKey(secret: Buffer): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'beacon/socket-ticket', 'v1 aes-256-gcm', 32)));
-}
-
-// Nonces from a pooled buffer: one randomFillSync per ~340 tickets instead of one per ticket.
-const POOL_BYTES = 4096;
-const pool = Buffer.alloc(POOL_BYTES);
-let poolOffset = POOL_BYTES;
-
-function nonce(): Buffer {
-  if (poolOffset + NONCE_BYTES > POOL_BYTES) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const n = Buffer.from(pool.subarray(poolOffset, poolOffset + NONCE_BYTES));
-  poolOffset += NONCE_BYTES;
-  return n;
-}
+/** Tickets have their own keys: derived from TICKET_SECRET for this purpose only. */
+const ticketSealer = (secret: Buffer) => new Sealer(secret, { purpose: 'socket-ticket', encoding: 'base64url', minBytes: 1 });
 
 export type TicketSigner = (claims: TicketClaims) => string;
 
-/** The one ticket sealer (the orchestrator's assignment hot path): the key is derived once. */
+/** The one ticket sealer (the orchestrator's assignment hot path): keys are derived once. */
 export function ticketSigner(secret: Buffer): TicketSigner {
-  const key = ticketKey(secret);
-  return (claims) => {
-    const iv = nonce();
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(HEADER);
-    const body = cipher.update(JSON.stringify(claims), 'utf8');
-    const tail = cipher.final();
-    return Buffer.concat([HEADER, iv, body, tail, cipher.getAuthTag()]).toString('base64url');
-  };
+  const sealer = ticketSealer(secret);
+  return (claims) => sealer.seal(JSON.stringify(claims), CONTEXT);
 }
 
 export type TicketVerifier = (ticket: string, nodeId: string, epoch: number, now: number) => TicketCheck;
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
 /**
  * Opens a ticket and checks expiry, node and node run. Does not consume it: see TicketReplayGuard.
- * A ticket that does not open (another secret, any byte changed) is `bad_signature`.
+ * A ticket that does not open (another secret, any character changed) is `bad_signature`.
  */
 export function ticketVerifier(secret: Buffer): TicketVerifier {
-  const key = ticketKey(secret);
+  const sealer = ticketSealer(secret);
   return (ticket, nodeId, epoch, now) => {
-    if (typeof ticket !== 'string' || ticket.length === 0 || ticket.length > MAX_TICKET_LENGTH || !BASE64URL.test(ticket)) {
+    if (typeof ticket !== 'string' || ticket.length < MIN_TICKET_LENGTH || ticket.length > MAX_TICKET_LENGTH || !BASE64URL.test(ticket)) {
       return { ok: false, reason: 'malformed' };
     }
-    const raw = Buffer.from(ticket, 'base64url');
-    if (raw.length <= 1 + NONCE_BYTES + TAG_BYTES || raw[0] !== VERSION) return { ok: false, reason: 'malformed' };
-    const iv = raw.subarray(1, 1 + NONCE_BYTES);
-    let text: string;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(HEADER);
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      text = decipher.update(raw.subarray(1 + NONCE_BYTES, raw.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');
-    } catch {
-      return { ok: false, reason: 'bad_signature' };
-    }
+    const opened = sealer.open(ticket, CONTEXT, MAX_TICKET_LENGTH);
+    if (!opened.ok) return { ok: false, reason: 'bad_signature' };
     let claims: unknown;
     try {
-      claims = JSON.parse(text);
+      claims = JSON.parse(opened.text);
     } catch {
       return { ok: false, reason: 'malformed' };
     }
@@ -120,7 +80,7 @@ export function ticketVerifier(secret: Buffer): TicketVerifier {
     if (claims.exp <= now || claims.tokenExp <= now) return { ok: false, reason: 'expired' };
     if (claims.node !== nodeId) return { ok: false, reason: 'wrong_node' };
     if (claims.epoch !== epoch) return { ok: false, reason: 'node_restarted' };
-    return { ok: true, claims: { ...claims, jti: iv.toString('base64url') } };
+    return { ok: true, claims };
   };
 }
 
@@ -148,7 +108,8 @@ function isClaims(v: unknown): v is TicketClaims {
     c.lat <= 90 &&
     isNum(c.lng) &&
     c.lng >= -180 &&
-    c.lng <= 180
+    c.lng <= 180 &&
+    isId(c.jti)
   );
 }
 

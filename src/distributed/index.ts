@@ -4,4 +4,3 @@ export { startOrchestratorRole, type OrchestratorRole, type OrchestratorRoleOpti
 export { startProcessorRole, type ProcessorRole, type ProcessorRoleOptions } from './processor-role.js';
 export { OfficerReplicator, type ReplicatorOptions, type ReplicatorStats } from './replication.js';
 export { CellGrid } from './cells.js';
-export { Sealer } from './seal.js';

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../log.js';
 import { startMetricsServer, startProcessor, type Processor } from '../processor/index.js';
 import { redisTls, serverTls } from '../tls.js';
 import { OfficerReplicator, type ReplicatorStats } from './replication.js';
-import { Sealer } from './seal.js';
+import { Sealer } from '../auth/index.js';
 
 export interface ProcessorRoleOptions {
   logger?: Logger;

@@ -16,7 +16,7 @@
 // * Redis outage: publishing is skipped (nothing queues), remote entries expire, local sockets
 //   keep being served from local officers; when Redis is back the next refresh republishes and
 //   every listened cell's snapshot is read again.
-// * At rest: messages and snapshot values are sealed, snapshot key names hashed (wire.ts, seal.ts). Data
+// * At rest: messages and snapshot values are sealed, snapshot key names hashed (wire.ts, src/auth/seal.ts). Data
 //   sealed under another REPLICATION_KEY is dropped, counted (`wrongKey`) and logged, at most
 //   once a minute: the nodes then miss each other's officers until their keys agree.
 import type { RedisConnection } from '../adapters/redis/index.js';
@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import type { ReplicaSeam } from '../processor/api.js';
 import type { PublicProfile } from '../protocol/index.js';
 import { CellGrid, sameBox, type CellBox } from './cells.js';
-import type { Sealer } from './seal.js';
+import type { Sealer } from '../auth/index.js';
 import { isRefused, ReplicationWire, snapshotField, UPSERTS_PER_MESSAGE, type CellBatch, type Refused, type Upsert } from './wire.js';
 
 export interface ReplicatorOptions {

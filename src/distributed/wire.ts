@@ -1,10 +1,10 @@
 // Wire format of officer replication between processors (channel and snapshot per cell), and
 // its validation: everything read from Redis is untrusted input and is checked before use.
-// Positions are sealed (seal.ts) and cell names hashed before they reach Redis: ReplicationWire
+// Positions are sealed (src/auth/seal.ts) and cell names hashed before they reach Redis: ReplicationWire
 // is the only way in and out.
 import { MAX_ID_LENGTH } from '../adapters/redis/index.js';
 import type { PublicProfile } from '../protocol/index.js';
-import { maxEnvelopeChars, type OpenFailure, type Sealer } from './seal.js';
+import { maxEnvelopeChars, type OpenFailure, type Sealer } from '../auth/index.js';
 
 /** One officer position: [id, lat, lng, public profile]. */
 export type Upsert = [string, number, number, PublicProfile];

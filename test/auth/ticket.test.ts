@@ -16,6 +16,7 @@ const claims = (over: Partial<TicketClaims> = {}): TicketClaims => ({
   tokenExp: 1_800_000_000_000,
   lat: 40.712345678,
   lng: -74.006789012,
+  jti: randomBytes(12).toString('base64url'),
   ...over,
 });
 
@@ -100,5 +101,21 @@ describe('socket tickets', () => {
     expect(guard.consume('j2', 100, 50)).toBe(true);
     guard.prune(100);
     expect(guard.size).toBe(0);
+  });
+});
+
+describe('TICKET_SECRET', () => {
+  it('must be at least 16 bytes; the message names the setting, never the value', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config.js');
+    let err: unknown;
+    try {
+      loadConfig({ TICKET_SECRET: 'short-secret' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('TICKET_SECRET must be at least 16 bytes');
+    expect((err as Error).message).not.toContain('short-secret');
+    expect(loadConfig({ TICKET_SECRET: 'x'.repeat(16) }).TICKET_SECRET).toBe('x'.repeat(16));
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEstablishedEntry } from '../../src/adapters/redis/index.js';
 import { CellGrid } from '../../src/distributed/cells.js';
-import { Sealer } from '../../src/distributed/seal.js';
+import { Sealer } from '../../src/auth/index.js';
 import { ReplicationWire } from '../../src/distributed/wire.js';
 import { AREA, bruteNearest, grantKey, mismatches, prng, randomPos, SEARCH_RADIUS_M, startDeployment, waitExact, type Deployment } from './fixture.js';
 import { connectDevice, http, REPLICATION_KEY, token, type Device } from './nodes.js';

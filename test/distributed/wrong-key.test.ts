@@ -4,7 +4,7 @@
 // serving its own devices from its own officers, and nobody crashes. The two nodes that share
 // the key still replicate to each other (the control).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sealer } from '../../src/distributed/seal.js';
+import { Sealer } from '../../src/auth/index.js';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
 import { bruteNearest, mismatches, prng, randomPos, SEARCH_RADIUS_M, waitExact, waitNodes } from './fixture.js';
 import { connectDevice, REPLICATION_KEY, spawnNode, type Device, type NodeProcess } from './nodes.js';

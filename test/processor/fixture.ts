@@ -29,6 +29,7 @@ export function ticketClaims(node: string, epoch: number, role: Role, sub: strin
     tokenExp: now + 3_600_000,
     lat: 40.758,
     lng: -73.9855,
+    jti: randomBytes(12).toString('base64url'),
     ...o,
   };
 }

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { GeoError, isZip, zipFits, zipOf } from '../../geo/index.js';
 import { ErrorBody, HTTP_PATHS, SocketAssignment, SocketQuery, type Role } from '../../protocol/index.js';
 import { HttpError } from '../errors.js';
+import { randomId } from '../ids.js';
 import type { RouteContext, TypedApp } from './context.js';
 
 export function socketRoutes(app: TypedApp, ctx: RouteContext): void {
@@ -94,6 +95,7 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
         tokenExp: who.tokenExp,
         lat: q.lat,
         lng: q.lng,
+        jti: randomId(),
       });
       ctx.metrics.countAssignment(role);
       const sep = node.url.includes('?') ? '&' : '?';

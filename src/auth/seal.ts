@@ -1,10 +1,11 @@
-// Sealing of what replication puts in Redis (issue #10 §5 "nothing readable at rest"): every
-// channel batch and every cell snapshot value is an AES-256-GCM ciphertext, so neither Redis'
-// memory, its AOF/RDB files, MONITOR, nor anyone subscribing to a channel reads an officer's
-// position or profile. Cell numbers in snapshot key names are keyed hashes (a cell is a coarse
-// position too; key names are at rest in the AOF).
+// Sealed envelopes: AES-256-GCM under keys derived from one shared secret, for everything Beacon
+// must hand to others without their reading it (issue #10). Two users, one implementation:
+// * replication (src/distributed, REPLICATION_KEY): every channel batch and cell snapshot value in
+//   Redis, so neither Redis' memory, its AOF/RDB files, MONITOR, nor a subscriber reads an
+//   officer's position or profile; cell numbers in snapshot key names are keyed hashes (`name`);
+// * socket tickets (ticket.ts, TICKET_SECRET): opaque, URL-safe (base64url).
 //
-// Keys, all HKDF-SHA256 from REPLICATION_KEY with a fixed versioned salt and one `info` each:
+// Keys, all HKDF-SHA256 from the secret with a salt naming the purpose and one `info` each:
 // * key id (4 bytes, in every envelope): a node holding another key tells "sealed under another
 //   key" (misconfiguration) from "corrupted" (tampering, bugs) and says so;
 // * name key: HMAC-SHA256 of cell names;
@@ -13,16 +14,14 @@
 //   nonces stay far below AES-GCM's 2^32-messages-per-key bound however long a deployment keeps
 //   its REPLICATION_KEY (a 100k-officer deployment seals ~50k snapshot values/s).
 //
-// Envelope, base64 (canonical): 0x01 | key id (4) | epoch (16) | nonce (12) | ciphertext | tag (16).
+// Envelope, base64 or base64url (canonical): 0x01 | key id (4) | epoch (16) | nonce (12) | ciphertext | tag (16).
 // Authenticated data = the header (version, key id, epoch) + a context the caller names (the
 // channel, or the snapshot key and field): a sealed value moved to another cell or officer fails.
 // Not prevented: replaying a value someone copied earlier under the same context; versions
 // (replication.ts) keep that from overwriting newer data.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
-import { MIN_REPLICATION_KEY_BYTES } from '../config.js';
 
 const VERSION = 1;
-const SALT = 'beacon/replication/v1';
 const KEY_ID_BYTES = 4;
 const EPOCH_BYTES = 16;
 const NONCE_BYTES = 12;
@@ -38,7 +37,16 @@ const EPOCH_CACHE = 64;
 export type OpenFailure = 'wrong_key' | 'malformed';
 export type Opened = { ok: true; text: string } | { ok: false; why: OpenFailure; /** The envelope's key id (hex), with `wrong_key`. */ keyId?: string };
 
-const hkdf = (ikm: Buffer, info: string | Buffer, bytes: number): Buffer => Buffer.from(hkdfSync('sha256', ikm, SALT, info, bytes));
+export interface SealerOptions {
+  /** What the keys are for; part of the HKDF salt, so two purposes never share a key. Default `replication`. */
+  purpose?: string;
+  /** `base64url` for envelopes that travel in URLs. Default `base64`. */
+  encoding?: 'base64' | 'base64url';
+  /** Shortest secret accepted, in bytes (default 32). */
+  minBytes?: number;
+  /** Seals per data key before a new epoch (default EPOCH_MESSAGES; tests use less). */
+  epochMessages?: number;
+}
 
 /**
  * Nonces from a pool of CSPRNG bytes refilled 340 nonces at a time: randomBytes(12) per message
@@ -73,16 +81,21 @@ export class Sealer {
   /** Version, key id and epoch: the envelope header while this epoch lasts. */
   private header!: Buffer;
   private sealed = 0;
+  private readonly salt: string;
+  private readonly encoding: 'base64' | 'base64url';
+  private readonly epochMessages: number;
 
-  constructor(
-    secret: string,
-    private readonly epochMessages = EPOCH_MESSAGES,
-  ) {
-    this.ikm = Buffer.from(secret, 'utf8');
-    if (this.ikm.length < MIN_REPLICATION_KEY_BYTES) throw new RangeError(`the replication key must be at least ${MIN_REPLICATION_KEY_BYTES} bytes`);
-    this.kid = hkdf(this.ikm, 'key-id', KEY_ID_BYTES);
+  constructor(secret: string | Buffer, o: SealerOptions = {}) {
+    this.ikm = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+    const purpose = o.purpose ?? 'replication';
+    const min = o.minBytes ?? 32;
+    if (this.ikm.length < min) throw new RangeError(`the ${purpose} key must be at least ${min} bytes`);
+    this.salt = `beacon/${purpose}/v1`;
+    this.encoding = o.encoding ?? 'base64';
+    this.epochMessages = o.epochMessages ?? EPOCH_MESSAGES;
+    this.kid = this.hkdf('key-id', KEY_ID_BYTES);
     this.keyId = this.kid.toString('hex');
-    this.nameKey = hkdf(this.ikm, 'cell-names', 32);
+    this.nameKey = this.hkdf('cell-names', 32);
     this.newEpoch();
   }
 
@@ -100,7 +113,7 @@ export class Sealer {
     c.setAAD(aad(this.header, context));
     const body = c.update(plaintext, 'utf8');
     const tail = c.final(); // empty for GCM
-    return Buffer.concat([this.header, nonce, body, tail, c.getAuthTag()]).toString('base64');
+    return Buffer.concat([this.header, nonce, body, tail, c.getAuthTag()]).toString(this.encoding);
   }
 
   /**
@@ -110,17 +123,17 @@ export class Sealer {
    */
   open(envelope: unknown, context: string, maxChars = Infinity): Opened {
     if (typeof envelope !== 'string' || envelope.length > maxChars) return { ok: false, why: 'malformed' };
-    const buf = Buffer.from(envelope, 'base64');
+    const buf = Buffer.from(envelope, this.encoding);
     // Node's decoder skips what is not base64: only the canonical encoding of the bytes is accepted,
     // so no character of the envelope can change without the envelope being refused.
-    if (buf.length < SEAL_OVERHEAD_BYTES || buf[0] !== VERSION || buf.toString('base64') !== envelope) return { ok: false, why: 'malformed' };
+    if (buf.length < SEAL_OVERHEAD_BYTES || buf[0] !== VERSION || buf.toString(this.encoding) !== envelope) return { ok: false, why: 'malformed' };
     const kid = buf.subarray(1, 1 + KEY_ID_BYTES);
     if (!kid.equals(this.kid)) return { ok: false, why: 'wrong_key', keyId: kid.toString('hex') };
     const header = buf.subarray(0, HEADER_BYTES);
     const epoch = buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES);
     const cacheKey = epoch.toString('latin1');
     const cached = this.dataKeys.get(cacheKey);
-    const key = cached ?? hkdf(this.ikm, Buffer.concat([Buffer.from('data:'), epoch]), 32);
+    const key = cached ?? this.hkdf(Buffer.concat([Buffer.from('data:'), epoch]), 32);
     try {
       const d = createDecipheriv('aes-256-gcm', key, buf.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES));
       d.setAAD(aad(header, context));
@@ -137,10 +150,14 @@ export class Sealer {
 
   private newEpoch(): void {
     this.epoch = randomBytes(EPOCH_BYTES);
-    this.epochKey = hkdf(this.ikm, Buffer.concat([Buffer.from('data:'), this.epoch]), 32);
+    this.epochKey = this.hkdf(Buffer.concat([Buffer.from('data:'), this.epoch]), 32);
     this.header = Buffer.concat([Buffer.of(VERSION), this.kid, this.epoch]);
     this.sealed = 0;
     this.remember(this.epoch.toString('latin1'), this.epochKey);
+  }
+
+  private hkdf(info: string | Buffer, bytes: number): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.ikm, this.salt, info, bytes));
   }
 
   private remember(epoch: string, key: Buffer): void {
@@ -153,7 +170,7 @@ function aad(header: Buffer, context: string): Buffer {
   return Buffer.concat([header, Buffer.from(context, 'utf8')]);
 }
 
-/** Longest base64 envelope of a plaintext of at most `plainBytes` bytes. */
+/** Longest envelope (base64 or base64url) of a plaintext of at most `plainBytes` bytes. */
 export function maxEnvelopeChars(plainBytes: number): number {
   return Math.ceil((plainBytes + SEAL_OVERHEAD_BYTES) / 3) * 4;
 }

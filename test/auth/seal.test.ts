@@ -1,10 +1,10 @@
-// Sealing of replicated positions (src/distributed/seal.ts, wire.ts): round trips, and every way
+// Sealing of replicated positions (src/auth/seal.ts, wire.ts): round trips, and every way
 // an envelope can be wrong is refused without throwing: any byte tampered, another key (told
 // apart as `wrong_key`), another context, truncated, garbage, huge. Plus REPLICATION_KEY's
 // validation at start.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { Sealer, SEAL_OVERHEAD_BYTES } from '../../src/distributed/seal.js';
+import { Sealer, SEAL_OVERHEAD_BYTES } from '../../src/auth/index.js';
 import { isRefused, MAX_SEALED_CHARS, ReplicationWire, snapshotField, type CellBatch } from '../../src/distributed/wire.js';
 
 const KEY = 'seal-test-replication-key-0123456789abcdef';
@@ -124,7 +124,7 @@ describe('Sealer', () => {
   });
 
   it('moves to a new data key every epoch; readers follow', () => {
-    const w = new Sealer(KEY, 3);
+    const w = new Sealer(KEY, { epochMessages: 3 });
     const r = new Sealer(KEY);
     const epochs = new Set<string>();
     for (let i = 0; i < 10; i++) {
