@@ -24,5 +24,8 @@ export function metricsAccess(token: string | undefined): (authorization: string
   };
 }
 
+/** The message of every 401 from /metrics. */
+export const METRICS_UNAUTHORIZED = 'this /metrics requires the METRICS_TOKEN bearer token';
+
 /** The `WWW-Authenticate` value of a 401 from /metrics. */
 export const METRICS_CHALLENGE = 'Bearer realm="metrics"';

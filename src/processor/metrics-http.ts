@@ -4,7 +4,7 @@
 // required here too. node:http rather than uWS: a few scrapes a minute, nothing on the hot path.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { METRICS_CHALLENGE, metricsAccess } from '../auth/index.js';
+import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED, metricsAccess } from '../auth/index.js';
 import type { Logger } from '../log.js';
 import { HTTP_PATHS } from '../protocol/index.js';
 
@@ -34,7 +34,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
     if (path === HTTP_PATHS.health) return json(res, 200, { ok: true });
     if (path !== HTTP_PATHS.metrics) return json(res, 404, { error: 'not_found', message: 'no such resource' });
     if (!allowed(req.headers.authorization)) {
-      return json(res, 401, { error: 'unauthorized', message: 'this /metrics requires the METRICS_TOKEN bearer token' }, { 'www-authenticate': METRICS_CHALLENGE });
+      return json(res, 401, { error: 'unauthorized', message: METRICS_UNAUTHORIZED }, { 'www-authenticate': METRICS_CHALLENGE });
     }
     o.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': o.registry.contentType }).end(text),

@@ -4,7 +4,7 @@
 // Devices reach this port: `/metrics` is served here only with METRICS_TOKEN set (and no
 // METRICS_PORT), and then only to that bearer; otherwise it is a 404 like any unknown path.
 import { performance } from 'node:perf_hooks';
-import { METRICS_CHALLENGE, metricsAccess, TicketReplayGuard, ticketVerifier } from '../auth/index.js';
+import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED, metricsAccess, TicketReplayGuard, ticketVerifier } from '../auth/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type NodeStats } from '../coordination/index.js';
 import { HTTP_PATHS } from '../protocol/index.js';
 import type { Processor, ProcessorOptions } from './api.js';
@@ -249,7 +249,7 @@ function unauthorized(res: HttpResponse): void {
     .writeStatus('401 Unauthorized')
     .writeHeader('content-type', 'application/json')
     .writeHeader('www-authenticate', METRICS_CHALLENGE)
-    .end('{"error":"unauthorized","message":"this /metrics requires the METRICS_TOKEN bearer token"}');
+    .end(JSON.stringify({ error: 'unauthorized', message: METRICS_UNAUTHORIZED }));
 }
 
 function serveMetrics(res: HttpResponse, render: () => Promise<string>, contentType: string): void {

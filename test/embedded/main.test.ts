@@ -1,9 +1,9 @@
 // `npm start` as a process: --help, configuration errors, and a graceful stop on SIGTERM.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCaptured } from '../helpers/spawn-captured.js';
 import { until } from '../helpers/ws-client.js';
 
 let dataDir: string;
@@ -12,18 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-function run(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '', code: null as number | null };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r((out.code = code))));
-  return { child, out, exited };
-}
+const run = (args: string[], env: Record<string, string>) =>
+  spawnCaptured(['--import', 'tsx', 'src/main.ts', ...args], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
 
 // Spawning tsx compiles the sources: slow on a loaded machine, hence the generous limits.
 const SPAWN_TIMEOUT_MS = 90_000;

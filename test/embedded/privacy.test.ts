@@ -4,7 +4,6 @@
 // of DATA_DIR is scanned for those coordinates in any rendering (test/helpers/coordinate-scan.ts):
 // none. The distributed twin (logs of every node, the Redis AOF and keyspace) is
 // test/distributed/at-rest.test.ts.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { coordinateNeedles, findCoordinates, scanFiles } from '../helpers/coordinate-scan.js';
+import { spawnCaptured, type Captured } from '../helpers/spawn-captured.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 const OFFICER = { lat: 40.758123457, lng: -73.985654321 };
@@ -25,32 +25,25 @@ const CITIZEN_FAR = { lat: 40.913579246, lng: -73.824681357 };
 const needles = coordinateNeedles([OFFICER, OFFICER_MOVED, CITIZEN, CITIZEN_JUMP, CITIZEN_FAR].flatMap((p) => [p.lat, p.lng]));
 
 let dataDir: string;
-let child: ReturnType<typeof spawn>;
-let output = '';
-let exited: Promise<number | null>;
+let proc: Captured;
+/** Everything the process wrote, both streams. */
+const output = () => proc.out.stdout + proc.out.stderr;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-privacy-'));
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'trace' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString('latin1')));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString('latin1')));
-  exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  proc = spawnCaptured(['--import', 'tsx', 'src/main.ts'], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'trace' });
 }, 90_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  if (child.exitCode === null) child.kill('SIGKILL');
+  if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('privacy, embedded mode', () => {
   it('no coordinate a device sent appears in any log line or any file of DATA_DIR', async () => {
-    const base = await until(() => /orchestrator\s+(https?:\/\/\S+)/.exec(output)?.[1], 80_000, 'the startup banner');
+    const base = await until(() => /orchestrator\s+(https?:\/\/\S+)/.exec(output())?.[1], 80_000, 'the startup banner');
     const keys = await resolveDeviceKeys({ JWT_SECRET: undefined, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
     const token = (role: Role, sub: string) => mintDeviceToken(keys.secret!, { role, sub, profile: { name: sub } });
     const call = async (method: string, path: string, tok: string, body?: unknown) => {
@@ -99,20 +92,20 @@ describe('privacy, embedded mode', () => {
     // Sockets close (close lines are logged), then the process stops gracefully (shutdown lines).
     officer.close();
     citizen.close();
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
 
     // Not vacuous: the process logged at trace level, and DATA_DIR holds the secret and the stream.
-    const lines = output.split('\n').filter((l) => l.startsWith('{'));
+    const lines = output().split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(5);
-    expect(output).toContain('"msg":"socket open"');
+    expect(output()).toContain('"msg":"socket open"');
     const files = await scanFiles(dataDir, needles);
     expect(files.files.map((f) => f.path.slice(dataDir.length + 1)).sort()).toEqual(['established.ndjson', 'jwt-secret']);
     expect(files.files.find((f) => f.path.endsWith('established.ndjson'))!.bytes).toBeGreaterThan(20);
 
-    expect(findCoordinates(Buffer.from(output, 'latin1'), needles)).toEqual([]);
+    expect(findCoordinates(Buffer.from(output(), 'latin1'), needles)).toEqual([]);
     expect(files.hits).toEqual([]);
     // And the scan does see a coordinate where one is.
-    expect(findCoordinates(Buffer.from(`${output}{"lat":${CITIZEN.lat}}`, 'latin1'), needles)).not.toEqual([]);
+    expect(findCoordinates(Buffer.from(`${output()}{"lat":${CITIZEN.lat}}`, 'latin1'), needles)).not.toEqual([]);
   }, 120_000);
 });

@@ -5,6 +5,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -42,10 +43,10 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port below 55535 found');
 }
 
-/** Sends a raw PING; true when the server answers +PONG. */
-export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+/** Sends a raw PING (over TLS with `tls` options); true when the server answers +PONG. */
+export function ping(port: number, timeoutMs = 500, tls?: TlsConnectionOptions): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = tls ? tlsConnect({ host: '127.0.0.1', port, ...tls }) : connect({ host: '127.0.0.1', port });
     let buf = '';
     const done = (ok: boolean) => {
       clearTimeout(timer);
@@ -53,7 +54,7 @@ export function ping(port: number, timeoutMs = 500): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on(tls ? 'secureConnect' : 'connect', () => sock.write('PING\r\n'));
     sock.on('data', (d) => {
       buf += d.toString();
       if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));

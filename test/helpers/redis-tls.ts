@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
-import { execFileP, freePort, live, REDIS_CLI, REDIS_SERVER, waitFor } from './redis-server.js';
+import { execFileP, freePort, live, ping, REDIS_CLI, REDIS_SERVER, waitFor } from './redis-server.js';
 import type { TestCerts } from './tls.js';
 
 // Started servers join redis-server.ts's `live` set: killed with the others when the test process ends.
@@ -28,24 +27,8 @@ function cliTls(certs: TestCerts): string[] {
 }
 
 /** PING over TLS with the test CA and client certificate; true on +PONG. */
-function tlsPing(port: number, certs: TestCerts, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port, ca: certs.ca, cert: readPem(certs.clientCert), key: readPem(certs.clientKey) });
-    let buf = '';
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('secureConnect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-    sock.on('error', () => done(false));
-  });
-}
+const tlsPing = (port: number, certs: TestCerts, timeoutMs = 500): Promise<boolean> =>
+  ping(port, timeoutMs, { ca: certs.ca, cert: readPem(certs.clientCert), key: readPem(certs.clientKey) });
 
 const readPem = (path: string): Buffer => readFileSync(path);
 

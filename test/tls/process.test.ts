@@ -2,7 +2,6 @@
 // (no stack trace); `beacon all` prints https:// and wss:// in its banner; `beacon healthcheck`
 // passes against the HTTPS/WSS servers (loopback, certificate not verified: also with a
 // certificate for a public name that does not cover 127.0.0.1) and a plaintext check fails.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startEmbedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
+import { spawnCaptured } from '../helpers/spawn-captured.js';
 import { httpsFetch, makeCerts, type TestCerts } from '../helpers/tls.js';
 import { until } from '../helpers/ws-client.js';
 
-const root = join(import.meta.dirname, '../..');
 // Spawning tsx compiles the sources: slow on a loaded machine, hence the generous limits.
 const TIMEOUT_MS = 90_000;
 let certs: TestCerts;
@@ -28,18 +27,8 @@ afterAll(async () => {
   certs?.dispose();
 });
 
-function beacon(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['bin/beacon.js', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', BEACON_FROM_SOURCE: '1', HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '', code: null as number | null };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r((out.code = code))));
-  return { child, out, exited };
-}
+const beacon = (args: string[], env: Record<string, string>) =>
+  spawnCaptured(['bin/beacon.js', ...args], { BEACON_FROM_SOURCE: '1', HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
 
 describe('beacon with TLS settings', { timeout: TIMEOUT_MS }, () => {
   it('exits 2 with a readable line for a missing certificate, in embedded mode and for a role', async () => {

@@ -1,7 +1,7 @@
 // Operations: liveness, readiness, Prometheus metrics, the OpenAPI document. No device auth;
 // /metrics requires METRICS_TOKEN as a bearer token when it is set (devices reach this port).
 import { Type } from '@sinclair/typebox';
-import { METRICS_CHALLENGE } from '../../auth/index.js';
+import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED } from '../../auth/index.js';
 import { ErrorBody, HTTP_PATHS } from '../../protocol/index.js';
 import { sendError } from '../errors.js';
 import type { RouteContext, TypedApp } from './context.js';
@@ -49,7 +49,7 @@ export function opsRoutes(app: TypedApp, ctx: RouteContext): void {
       onRequest: async (req, reply) => {
         if (ctx.metricsAllowed(req.headers.authorization)) return;
         reply.header('www-authenticate', METRICS_CHALLENGE);
-        return sendError(reply, 'unauthorized', 'this /metrics requires the METRICS_TOKEN bearer token');
+        return sendError(reply, 'unauthorized', METRICS_UNAUTHORIZED);
       },
     },
     async (_req, reply) => {
