@@ -62,11 +62,11 @@ async function child(kind: Kind): Promise<void> {
     const { loadConfig } = await import('../src/config.js');
     const { MemoryBus, SingleNodeDirectory } = await import('../src/coordination/index.js');
     const { createLogger } = await import('../src/log.js');
-    const { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME } = await import('../src/orchestrator/index.js');
+    const { createOrchestrator, FileConnectionStream, STREAM_DIR_NAME } = await import('../src/orchestrator/index.js');
     const { resolveDeviceKeys } = await import('../src/auth/index.js');
     const dataDir = mkdtempSync(join(tmpdir(), 'beacon-bench-orch-'));
     const config = loadConfig({ LOG_LEVEL: 'warn', DATA_DIR: dataDir, JWT_SECRET: SECRET, ASSIGNMENTS_PER_MINUTE: NO_REFUSALS });
-    const stream = await FileConnectionStream.open(join(dataDir, STREAM_FILE_NAME));
+    const stream = await FileConnectionStream.open(join(dataDir, STREAM_DIR_NAME));
     const o = await createOrchestrator({
       config,
       bus: new MemoryBus(),

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { startEmbedded, type Embedded } from '../src/embedded.js';
 import { createLogger } from '../src/log.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../src/auth/index.js';
-import { readStreamFile } from '../src/orchestrator/index.js';
+import { readStreamEvents } from '../src/orchestrator/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type ServerMessage, type SocketAssignment } from '../src/protocol/index.js';
 
 const STEP_TIMEOUT_MS = 10_000;
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const status = (await (await fetch(`${base}${HTTP_PATHS.connections}/${created.id}`, { headers: { authorization: `Bearer ${citizenTok}` } })).json()) as { status: string };
     say('citizen', `GET ${HTTP_PATHS.connections}/${created.id} → ${status.status}`);
     if (embedded) {
-      const { events } = await readStreamFile(embedded.streamFile);
+      const events = await readStreamEvents(embedded.streamDir);
       say('stream', `established-connections stream: ${JSON.stringify(events.at(-1))}`);
     }
     say('demo', 'done: the officer and the citizen found each other and connected.');

@@ -1,20 +1,22 @@
 // Embedded mode (SPEC §4): the orchestrator and one processor in one process, wired through an
 // in-memory bus, with no Redis and no other service. Device-token key from the environment or
 // generated into DATA_DIR; socket tickets signed with a per-process secret unless TICKET_SECRET is
-// set; established connections appended to DATA_DIR/established.ndjson. DATA_DIR is 0700 and its
-// files 0600 (util/private-files.ts).
+// set; established connections appended to dated segments in DATA_DIR/established/ (a
+// DATA_DIR/established.ndjson of earlier versions is kept as history, never written). DATA_DIR is
+// 0700 and its files 0600 (util/private-files.ts).
 //
 // This is the one place that imports both services (STYLE: "neither service imports the other").
 import { randomBytes } from 'node:crypto';
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { MemoryBus, SingleNodeDirectory } from './coordination/index.js';
 import { createLogger, type Logger } from './log.js';
 import { resolveDeviceKeys, type DeviceKeys } from './auth/index.js';
-import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator } from './orchestrator/index.js';
+import { createOrchestrator, dedupeWindowFor, FileConnectionStream, LEGACY_STREAM_FILE_NAME, STREAM_DIR_NAME, type Orchestrator } from './orchestrator/index.js';
 import { startProcessor, type Processor } from './processor/index.js';
 import { serverTls } from './tls.js';
-import { ensurePrivateDir } from './util/private-files.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './util/private-files.js';
 
 export const EMBEDDED_NODE_ID = 'local';
 
@@ -31,8 +33,8 @@ export interface Embedded {
   orchestrator: Orchestrator;
   app: Orchestrator['app'];
   deviceKeys: DeviceKeys;
-  /** Path of the established-connections file. */
-  streamFile: string;
+  /** Directory of the established-connections segments (DATA_DIR/established). */
+  streamDir: string;
   /**
    * Graceful stop: no new assignments (/readyz 503), `bye: drain` to every socket, decisions in
    * flight finished, stream flushed and closed.
@@ -59,9 +61,15 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
   };
 
   try {
-    const streamFile = join(config.DATA_DIR, STREAM_FILE_NAME);
-    const stream = await FileConnectionStream.open(streamFile);
+    const streamDir = join(config.DATA_DIR, STREAM_DIR_NAME);
+    const stream = await FileConnectionStream.open(streamDir, { dedupeWindowMs: dedupeWindowFor(config.REQUEST_TTL_MS), now: opts.now, logger });
     cleanup.push(() => stream.close());
+    const legacy = join(config.DATA_DIR, LEGACY_STREAM_FILE_NAME);
+    if (await stat(legacy).then((s) => s.isFile(), () => false)) {
+      // Personal data like the segments: owner-only too; its content is never touched.
+      await chmod(legacy, PRIVATE_FILE_MODE);
+      logger.info({ legacy, stream: streamDir }, 'established.ndjson of an earlier version is kept as history and no longer written; new events go to dated segments');
+    }
     const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, tls, now: opts.now });
     cleanup.push(() => processor.close());
     const orchestrator = await createOrchestrator({
@@ -79,7 +87,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
     });
     cleanup.push(() => orchestrator.close());
     const orchestratorUrl = await orchestrator.listen(config.HOST, config.PORT);
-    logger.info({ orchestrator: orchestratorUrl, processor: processor.url, keys: deviceKeys.source, stream: streamFile }, 'beacon embedded mode ready');
+    logger.info({ orchestrator: orchestratorUrl, processor: processor.url, keys: deviceKeys.source, stream: streamDir }, 'beacon embedded mode ready');
 
     let closing: Promise<void> | undefined;
     return {
@@ -88,7 +96,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
       orchestrator,
       app: orchestrator.app,
       deviceKeys,
-      streamFile,
+      streamDir,
       close() {
         closing ??= (async () => {
           orchestrator.setDraining();

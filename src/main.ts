@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       `  API docs      ${o}${DOCS_PATH}   OpenAPI ${o}/openapi.json   metrics ${o}/metrics${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`,
       ...(tls ? [`  TLS           HTTPS and WSS only, certificate ${tls}`] : []),
       `  device tokens ${beacon.deviceKeys.source === 'DATA_DIR' ? `HS256, secret in ${beacon.deviceKeys.secretFile}` : `from ${beacon.deviceKeys.source}`}`,
-      `  connections   ${beacon.streamFile}`,
+      `  connections   ${beacon.streamDir}/ (one segment per UTC day)`,
       '',
       `  Try it:  npm run demo`,
       `           TOKEN=$(npm run -s token -- --role citizen --sub c-1)`,

@@ -2,7 +2,7 @@
 // whatever the umask (the test runs with umask 000, where a naive create gives 0777/0666), and
 // also when DATA_DIR and its files pre-exist with looser modes (tightened, with a warning). A
 // shared directory (sticky bit, like /tmp) is refused with a clear message.
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -74,6 +74,9 @@ async function runOnce(dir: string, logger = capture().logger): Promise<void> {
   }
 }
 
+/** The day in a segment name, which depends on when the test runs. */
+const anyDay = (modes: Record<string, string>) => Object.fromEntries(Object.entries(modes).map(([k, v]) => [k.replace(/\d{4}-\d{2}-\d{2}\.ndjson$/, 'YYYY-MM-DD.ndjson'), v]));
+
 /** Every entry under `dir`: directories must be 0700, files 0600. */
 async function modesUnder(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = { '.': (await mode(dir)).toString(8) };
@@ -89,7 +92,7 @@ describe('DATA_DIR at rest', () => {
     const dir = join(root, 'fresh', 'data');
     await runOnce(dir);
     const modes = await modesUnder(dir);
-    expect(modes).toEqual({ '.': '700', 'jwt-secret': '600', 'established.ndjson': '600' });
+    expect(anyDay(modes)).toEqual({ '.': '700', 'jwt-secret': '600', established: '700', 'established/YYYY-MM-DD.ndjson': '600' });
   });
 
   it('tightens a DATA_DIR and files left open by an older install, and says so', async () => {
@@ -98,11 +101,15 @@ describe('DATA_DIR at rest', () => {
     await chmod(dir, 0o777);
     await writeFile(join(dir, 'jwt-secret'), 'an-old-generated-secret-of-enough-length-0123456789\n');
     await chmod(join(dir, 'jwt-secret'), 0o666);
-    await writeFile(join(dir, 'established.ndjson'), '');
+    // The single stream file of versions before segments: kept as history (content untouched), made owner-only.
+    const legacy = '{"id":"old-1","officerId":"o-1","citizenId":"c-1","at":1700000000000,"zip":"10036"}\n';
+    await writeFile(join(dir, 'established.ndjson'), legacy);
     await chmod(join(dir, 'established.ndjson'), 0o644);
     const { lines, logger } = capture();
     await runOnce(dir, logger);
-    expect(await modesUnder(dir)).toEqual({ '.': '700', 'jwt-secret': '600', 'established.ndjson': '600' });
+    expect(anyDay(await modesUnder(dir))).toEqual({ '.': '700', 'jwt-secret': '600', 'established.ndjson': '600', established: '700', 'established/YYYY-MM-DD.ndjson': '600' });
+    expect(await readFile(join(dir, 'established.ndjson'), 'utf8')).toBe(legacy);
+    expect(lines.find((l) => String(l.msg).includes('kept as history'))).toMatchObject({ level: 30 });
     expect(lines.find((l) => String(l.msg).includes('DATA_DIR was open to other users'))).toMatchObject({ level: 40, mode: '0777' });
   });
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { createLogger } from '../../src/log.js';
-import { readStreamFile } from '../../src/orchestrator/index.js';
+import { listSegments, readStreamEvents } from '../../src/orchestrator/index.js';
 import { HTTP_PATHS } from '../../src/protocol/index.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { devices } from './devices.js';
@@ -80,7 +80,7 @@ describe('embedded mode, end to end', () => {
     expect(await citizen.client.waitFor('conn', (m) => m.id === requestId)).toMatchObject(expected);
 
     // The event was durable before anyone was told.
-    const { events } = await readStreamFile(e.streamFile);
+    const events = await readStreamEvents(e.streamDir);
     expect(events).toEqual([{ id: requestId, officerId: 'o-1', citizenId: 'c-1', at: expect.any(Number), zip: officer.assignment.zip }]);
     for (const tok of [citizenTok, officerTok]) {
       expect(await d.http('GET', `${HTTP_PATHS.connections}/${requestId}`, tok)).toMatchObject({ status: 200, body: { status: 'accepted', officerId: 'o-1', citizenId: 'c-1' } });
@@ -96,7 +96,7 @@ describe('embedded mode, end to end', () => {
     expect(await c2.client.waitFor('conn', (m) => m.id === declinedId)).toMatchObject({ status: 'declined' });
     expect(await officer.client.waitFor('conn', (m) => m.id === declinedId)).toMatchObject({ status: 'declined' });
     expect(await d.http('GET', `${HTTP_PATHS.connections}/${declinedId}`, other)).toMatchObject({ body: { status: 'declined' } });
-    expect((await readStreamFile(e.streamFile)).events.map((x) => x.id)).toEqual([requestId]);
+    expect((await readStreamEvents(e.streamDir)).map((x) => x.id)).toEqual([requestId]);
 
     // /metrics carries both services.
     const metrics = await (await fetch(`${e.orchestratorUrl}${HTTP_PATHS.metrics}`)).text();
@@ -112,7 +112,7 @@ describe('embedded mode, end to end', () => {
   it('after a restart on the same DATA_DIR the event is still there, once, and the same tokens still work', async () => {
     expect(requestId).not.toBe('');
     const e = await start();
-    const text = await readFile(e.streamFile, 'utf8');
+    const text = (await Promise.all((await listSegments(e.streamDir)).map((n) => readFile(join(e.streamDir, n), 'utf8')))).join('');
     expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual([requestId]);
     // The device-token secret was reused from DATA_DIR: a token from either run verifies.
     const d = device(e);
@@ -189,7 +189,7 @@ describe('embedded mode, end to end', () => {
       const from = officer.client.mark();
       officer.client.json({ t: 'resp', id, accept: true });
       expect(await officer.client.waitFor('err', () => true, from)).toMatchObject({ code: 'unknown_request' });
-      expect((await readStreamFile(e.streamFile)).events).toEqual([]);
+      expect(await readStreamEvents(e.streamDir)).toEqual([]);
       // An officer whose socket is gone cannot be asked (once the processor's socket.close landed).
       officer.client.close();
       let n = 0;

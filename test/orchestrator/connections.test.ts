@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToProcessor } from '../../src/coordination/index.js';
-import { readStreamFile, STREAM_FILE_NAME } from '../../src/orchestrator/index.js';
+import { readStreamEvents, STREAM_DIR_NAME } from '../../src/orchestrator/index.js';
 import { HTTP_PATHS } from '../../src/protocol/index.js';
 import { join } from 'node:path';
 import { eventually, startOrch, until, type OrchFixture } from './fixture.js';
@@ -127,7 +127,7 @@ describe('answers from the officer', () => {
     const u = await until(() => updates(f, id)[0]);
     expect(u.conn).toEqual({ id, status: 'accepted', officerId: 'o-1', citizenId: 'c-1' });
     // Durable before announced: by the time conn.update is out, the line is in the file.
-    const { events } = await readStreamFile(join(f.dataDir, STREAM_FILE_NAME));
+    const events = await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME));
     expect(events).toEqual([{ id, officerId: 'o-1', citizenId: 'c-1', at: expect.any(Number), zip: '10036' }]);
     for (const who of [citizen, officer]) expect(await read(f, who, id)).toMatchObject({ status: 200, body: { status: 'accepted' } });
   });
@@ -138,7 +138,7 @@ describe('answers from the officer', () => {
     const u = await until(() => updates(f, id)[0]);
     expect(u.conn.status).toBe('declined');
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'declined' } });
-    expect((await readStreamFile(join(f.dataDir, STREAM_FILE_NAME))).events).toEqual([]);
+    expect(await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME))).toEqual([]);
   });
 
   it('ignores an answer from another officer, a second answer, and an unknown id', async () => {
@@ -163,7 +163,7 @@ describe('answers from the officer', () => {
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: true });
     await new Promise((r) => setTimeout(r, 20));
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'expired' } });
-    expect((await readStreamFile(join(f.dataDir, STREAM_FILE_NAME))).events).toEqual([]);
+    expect(await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME))).toEqual([]);
   });
 });
 

@@ -17,7 +17,7 @@ import {
   type ToProcessor,
 } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
-import { createOrchestrator, FileConnectionStream, STREAM_FILE_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import { createOrchestrator, dedupeWindowFor, FileConnectionStream, STREAM_DIR_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
 import { until } from '../helpers/ws-client.js';
@@ -53,7 +53,7 @@ export async function startOrch(
   const config = { ...loadConfig({}), ...over };
   const bus = new MemoryBus();
   const keys = await resolveDeviceKeys({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
-  const stream = await FileConnectionStream.open(join(dataDir, STREAM_FILE_NAME));
+  const stream = await FileConnectionStream.open(join(dataDir, STREAM_DIR_NAME), { dedupeWindowMs: dedupeWindowFor(config.REQUEST_TTL_MS), now: opts.now });
   const ticketSecret = randomBytes(32);
   const orch = await createOrchestrator({
     config,

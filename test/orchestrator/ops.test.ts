@@ -61,7 +61,7 @@ describe('operations endpoints', () => {
     const extra = new Registry();
     new Counter({ name: 'beacon_processor_test_total', help: 'x', registers: [extra] }).inc(3);
     const keys = await resolveDeviceKeys({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
-    const stream = await FileConnectionStream.open(join(dataDir, 'e.ndjson'));
+    const stream = await FileConnectionStream.open(join(dataDir, 'established'));
     const orch = await createOrchestrator({
       config: loadConfig({}),
       bus: new MemoryBus(),
@@ -121,7 +121,7 @@ describe('logging', () => {
     });
     const dataDir = await mkdtemp(join(tmpdir(), 'beacon-log-'));
     const keys = await resolveDeviceKeys({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
-    const stream = await FileConnectionStream.open(join(dataDir, 'e.ndjson'));
+    const stream = await FileConnectionStream.open(join(dataDir, 'established'));
     const orch = await createOrchestrator({
       config: loadConfig({}),
       bus: new MemoryBus(),
