@@ -29,7 +29,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# DATA_DIR holds the embedded mode's token secret and established-connections file: owner-only
+# DATA_DIR holds the embedded mode's token secret and established-connections segments: owner-only
 # (Beacon also enforces 0700 at start; a volume created from this keeps the mode).
 RUN mkdir -p /data && chown node:node /data && chmod 700 /data
 VOLUME ["/data"]

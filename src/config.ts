@@ -80,7 +80,7 @@ export const SETTINGS = {
   JWT_AUDIENCE: s('', optStr, 'required `aud` of device tokens, when set'),
   TICKET_SECRET: s('', optStr, 'secret (≥ 16 bytes) sealing socket tickets, shared by orchestrators and processors (required with REDIS_URL)'),
   TICKET_TTL_MS: s('30000', int(1000, 600_000), 'lifetime of a socket ticket'),
-  DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections file'),
+  DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections segments'),
   REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
   REPLICATION_KEY: s('', optStr, `secret (≥ ${MIN_REPLICATION_KEY_BYTES} bytes) sealing officer positions in Redis, the same on every node (required with REDIS_URL)`),
   REDIS_CLUSTER: s('0', bool, 'REDIS_URL is one node of a Redis Cluster (the others are discovered)'),
