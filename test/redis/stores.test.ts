@@ -137,6 +137,17 @@ describe('RedisConnectionStream', () => {
     expect(Number(await conn.send(['XLEN', a.streamKey]))).toBe(3);
   });
 
+  it('abandon: says whether the event is in after all, and once given up no append can land', async () => {
+    const a = new RedisConnectionStream(conn, { prefix: 's5' });
+    const b = new RedisConnectionStream(conn2, { prefix: 's5' });
+    await a.append(ev('in'));
+    expect(await b.abandon('in')).toBe(true);
+    expect(await b.abandon('out')).toBe(false);
+    expect(await a.abandon('out')).toBe(false);
+    await expect(a.append(ev('out'))).rejects.toThrow(/ABANDONED/);
+    expect(Number(await conn.send(['XLEN', a.streamKey]))).toBe(1);
+  });
+
   it('is readable by a consumer group: read, ack, and claim what a dead consumer left', async () => {
     const s = new RedisConnectionStream(conn, { prefix: 's2' });
     const key = s.streamKey;
