@@ -94,4 +94,18 @@ describe('durable decisions with Redis', () => {
     expect((await dep.redis.cli('GET', `${STREAM}:seen:${id}`)).trim()).toBe('abandoned');
     expect(officer.client.of('conn')).toHaveLength(1);
   });
+
+  it('a pending request whose orchestrator died is still expired (by another one) and both parties are told', async () => {
+    d = await startDeployment({ processors: 1, orchestrators: 2, env: { REQUEST_TTL_MS: '2000' } });
+    const dep = d;
+    const [o1, o2] = dep.orchestrators;
+    const { officer, citizen, id, status } = await pairWithRequest(dep, o1.url);
+    await o1.kill9();
+    const expected = { t: 'conn', id, status: 'expired', officerId: 'o-1', citizenId: 'c-1' };
+    expect(await officer.client.waitFor('conn', (m) => m.id === id, 0, 15_000)).toEqual(expected);
+    expect(await citizen.client.waitFor('conn', (m) => m.id === id, 0, 15_000)).toEqual(expected);
+    expect(await status(o2.url)).toBe('expired');
+    await officer.client.sync();
+    expect(officer.client.of('conn')).toHaveLength(1);
+  });
 });
