@@ -93,7 +93,7 @@ export const SETTINGS = {
   OFFICER_PRECISION_M: s('200', offOrInt(10, 100_000), '`nearest` shows an officer farther than ALERT_RADIUS_M at the centre of a grid cell this size (0: exact)'),
   DISTANCE_STEP_M: s('50', int(1, 10_000), '`nearest` distance is rounded to this step while the position shown is coarse'),
   MAP_MIN_CELL_COUNT: s('3', int(1, 100_000), 'the operations map hides citizen cells with fewer citizens than this'),
-  REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires'),
+  REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires; an accepted one\'s stream append is retried this long'),
   REQUESTS_PER_MINUTE: s('6', int(1, 10_000), 'connection requests a citizen may make per minute'),
   ASSIGNMENTS_PER_MINUTE: s('30', int(1, 100_000), 'socket assignments one token subject may get per minute (per orchestrator)'),
   CITIZEN_AREA_M: s('10000', int(0, 1_000_000), 'a citizen `loc` farther than this from its assignment position is refused (0: off)'),

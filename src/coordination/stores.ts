@@ -2,7 +2,7 @@
 // orchestrators can share it: in memory (src/orchestrator/memory-stores.ts) for embedded mode and
 // tests, in Redis (src/adapters/redis/) for distributed mode. The Redis classes implement these
 // shapes structurally; test/orchestrator/store-compat.test.ts keeps the two from drifting.
-import type { ConnectionRecord, Role } from '../protocol/index.js';
+import type { ConnectionRecord, ConnectionStatus, Role } from '../protocol/index.js';
 import type { NodeStats, SocketRecord } from './messages.js';
 
 /** Busy-socket records (SPEC §1 step 1) and free/busy counts per node. */
@@ -23,14 +23,40 @@ export interface SocketRecordStore {
   countsByNode(): Promise<Map<string, NodeStats>>;
 }
 
-export type FinalStatus = 'accepted' | 'declined' | 'expired';
+/**
+ * A request's life (docs/protocol.md §5):
+ *
+ *   pending ──answer: accept──▶ accepting ──appended──▶ accepted
+ *      │                            └──window over, never appended──▶ failed
+ *      ├──answer: decline──▶ declined
+ *      └──TTL over──▶ expired
+ *
+ * `accepting` is internal: clients read it as `pending` (publicRecord). An accepting request is
+ * held by one orchestrator (`owner`) under a lease it renews while it retries the stream append;
+ * a lapsed lease (the owner died) lets any orchestrator claim it. It is never expired by the TTL.
+ */
+export type StoredStatus = ConnectionStatus | 'accepting';
+export type FinalStatus = 'accepted' | 'declined' | 'expired' | 'failed';
 
-export interface StoredRequest extends ConnectionRecord {
+export interface StoredRequest {
+  id: string;
+  officerId: string;
+  citizenId: string;
+  status: StoredStatus;
+  /** When the public status last changed (an accepted one: when the officer answered). */
+  at: number;
   createdAt: number;
   /** A request still pending at this time is expired. */
   expiresAt: number;
   /** Zip of the officer's shard when the request was made (for the established event). */
   zip: string;
+  /** Accepting and after: when the officer accepted (the established event's `at`). */
+  answeredAt?: number;
+  /** Accepting: the orchestrator driving the append, and until when its lease holds. */
+  owner?: string;
+  leaseUntil?: number;
+  /** Accepting: past this, an event still not appended is given up (`failed`). */
+  deadline?: number;
 }
 
 export interface NewRequest {
@@ -42,7 +68,7 @@ export interface NewRequest {
 
 export interface TransitionResult {
   /**
-   * True for exactly one caller per request: the one whose call changed its status. The status it
+   * True for exactly one caller per change: the one whose call changed the request. The status it
    * set is `record.status`, which is `expired` (not what was asked) when an answer came too late.
    */
   changed: boolean;
@@ -50,13 +76,47 @@ export interface TransitionResult {
   record?: StoredRequest;
 }
 
-/** Connection requests (`POST /v1/connections`): pending → accepted/declined/expired, decided once. */
+export type CreateResult =
+  /** A new pending request. */
+  | { outcome: 'created'; record: StoredRequest }
+  /** This citizen already has a pending request to this officer: that one, unchanged. */
+  | { outcome: 'existing'; record: StoredRequest }
+  /** The officer already has `maxPerOfficer` pending requests from other citizens. */
+  | { outcome: 'officer_busy' };
+
+export interface AcceptLease {
+  /** Id of the orchestrator that will drive the append. */
+  owner: string;
+  leaseMs: number;
+  /** How long after the answer the append may be retried before the request fails. */
+  windowMs: number;
+}
+
+/**
+ * Connection requests (`POST /v1/connections`), decided once. At most one pending request per
+ * citizen–officer pair and `maxPerOfficer` per officer, checked atomically with the insert.
+ */
 export interface RequestStore {
-  /** Stores a new pending request; resolves undefined when the id already exists. */
-  create(req: NewRequest, now: number, ttlMs: number): Promise<StoredRequest | undefined>;
-  /** The request as clients see it: a pending one past its expiry reads as expired. */
+  /** Stores a new pending request (or finds the pair's); undefined when the id already exists. */
+  create(req: NewRequest, now: number, ttlMs: number, maxPerOfficer: number): Promise<CreateResult | undefined>;
+  /** The stored request; a pending one past its expiry reads as expired. publicRecord() is what clients see. */
   get(id: string, now: number): Promise<StoredRequest | undefined>;
-  transition(id: string, to: FinalStatus, now: number): Promise<TransitionResult>;
+  /** pending → declined, or → expired (an answer after expiresAt also gives expired). */
+  transition(id: string, to: 'declined' | 'expired', now: number): Promise<TransitionResult>;
+  /** The officer accepted: pending → accepting under `lease` (→ expired when too late). */
+  beginAccept(id: string, now: number, lease: AcceptLease): Promise<TransitionResult>;
+  /**
+   * Takes (or, for the current owner, renews) the lease of an accepting request: changed when the
+   * caller holds it now. Another owner's lease is taken only once it ran out.
+   */
+  claim(id: string, owner: string, now: number, leaseMs: number): Promise<TransitionResult>;
+  /** accepting → accepted (at = answeredAt) or failed (at = now), only by the lease holder. */
+  finish(id: string, owner: string, to: 'accepted' | 'failed', now: number): Promise<TransitionResult>;
+  /**
+   * Ids that need someone: pending past expiresAt (nobody expired them: their orchestrator may be
+   * gone) and accepting with a lapsed lease. Oldest first, at most `limit`.
+   */
+  due(now: number, limit: number): Promise<string[]>;
 }
 
 /** A new request as every store records it: pending from `now`, expiring after `ttlMs`. */
@@ -71,4 +131,14 @@ export function newPendingRequest(req: NewRequest, now: number, ttlMs: number): 
     expiresAt: now + ttlMs,
     zip: req.zip ?? '',
   };
+}
+
+/** What `GET /v1/connections/:id` shows: accepting is still pending to the parties. */
+export function publicRecord(rec: StoredRequest): ConnectionRecord {
+  return { id: rec.id, officerId: rec.officerId, citizenId: rec.citizenId, status: rec.status === 'accepting' ? 'pending' : rec.status, at: rec.at };
+}
+
+/** Whether a request still counts as pending (waiting for the officer) at `now`. */
+export function isPendingAt(rec: StoredRequest, now: number): boolean {
+  return rec.status === 'pending' && now <= rec.expiresAt;
 }

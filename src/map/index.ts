@@ -72,6 +72,7 @@ export class OperationsMap {
         await stream.append(event);
         this.connectionEstablished(event);
       },
+      ...(stream.abandon ? { abandon: (id: string) => stream.abandon!(id) } : {}),
       close: () => stream.close(),
     };
   }

@@ -1,20 +1,29 @@
 // Connection requests (SPEC §1 step 5): a citizen asks over HTTP, the request is relayed to the
 // officer's node (`conn.req`), the officer's answer comes back on the bus (`conn.resp`), and both
-// parties are told the outcome (`conn.update`). An accepted request is appended to the
-// established-connections stream BEFORE anyone is told, so "connected" on a phone always means
-// "durably recorded".
+// parties are told the outcome (`conn.update`).
+//
+// A decision is acknowledged only once durable: an accept moves the request to `accepting` (the
+// parties still read `pending`), the event is appended to the established-connections stream,
+// retried with backoff while the stream refuses it, and only then is the request `accepted` and
+// announced. If the stream does not take it within the accept window (REQUEST_TTL_MS after the
+// answer), the request is `failed` and both parties are told so.
 //
 // Safe with several orchestrators sharing Redis stores: every one of them sees each `conn.resp`,
-// but the store decides a request once and only the winner appends and announces.
+// but the store changes a request once and only the caller whose call changed it announces. The
+// orchestrator driving an append holds a lease on it; every orchestrator sweeps the store each
+// second and finishes what a dead one left: accepting requests whose lease ran out (re-append,
+// idempotent by id) and pending ones past their expiry that nobody expired.
+import { hostname } from 'node:os';
 import {
   nodeChannel,
+  publicRecord,
   type Bus,
   type ConnectionStream,
   type RequestStore,
   type SocketRecordStore,
   type StoredRequest,
 } from '../coordination/index.js';
-import type { ConnectionRecord, EstablishedConnectionEvent } from '../protocol/index.js';
+import { MAX_PENDING_PER_OFFICER, type ConnectionRecord, type EstablishedConnectionEvent } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { DeviceIdentity } from './device-auth.js';
 import { HttpError } from './errors.js';
@@ -32,20 +41,49 @@ export interface ConnectionServiceOptions {
   logger: Logger;
   metrics: OrchestratorMetrics;
   now: () => number;
+  /** How long after the officer's answer the append is retried before the request fails (default requestTtlMs). */
+  acceptWindowMs?: number;
+  /** Lease an orchestrator holds on a request whose append it drives (default 5 s; renewed at each retry). */
+  leaseMs?: number;
+  /** How often the store is swept for orphaned requests (default 1 s; 0: never). */
+  sweepMs?: number;
+  /** This orchestrator's id as a lease owner (default host:pid:random). */
+  owner?: string;
 }
 
-/** Stream appends are retried (they are idempotent by id) with this backoff before giving up. */
-const APPEND_BACKOFF_MS = [50, 200, 1000, 3000];
+/** Append retries: 50 ms, doubling, at most this far apart. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+const DEFAULT_LEASE_MS = 5000;
+const SWEEP_BATCH = 100;
 
 export class ConnectionService {
   /** Requests this orchestrator created and still times: id → expiry timer and officer's node. */
   private readonly local = new Map<string, { timer: NodeJS.Timeout; officerNode: string }>();
+  /** Accepting requests whose append this orchestrator is driving now. */
+  private readonly driving = new Set<string>();
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly windowMs: number;
+  private readonly sweepTimer?: NodeJS.Timeout;
+  private sweeping = false;
   private closed = false;
+  /** Wakes the retry sleeps at close(). */
+  private readonly sleepers = new Set<() => void>();
 
-  constructor(private readonly o: ConnectionServiceOptions) {}
+  constructor(private readonly o: ConnectionServiceOptions) {
+    this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomId().slice(0, 8)}`;
+    this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    this.windowMs = o.acceptWindowMs ?? o.requestTtlMs;
+    const every = o.sweepMs ?? 1000;
+    if (every > 0) {
+      this.sweepTimer = setInterval(() => this.track(this.sweep()), every);
+      this.sweepTimer.unref();
+    }
+  }
 
-  /** `POST /v1/connections`. */
+  /** `POST /v1/connections`. A repeat for a pair with a pending request answers that request. */
   async request(citizen: DeviceIdentity, officerId: string): Promise<{ id: string; status: 'pending' }> {
     const { o } = this;
     const now = o.now();
@@ -61,8 +99,17 @@ export class ConnectionService {
       throw new HttpError('officer_unavailable');
     }
     const id = randomId();
-    const rec = await o.requests.create({ id, officerId, citizenId: citizen.sub, zip: officer.zip }, now, o.requestTtlMs);
-    if (!rec) throw new Error('request id collision'); // 96 random bits: never in practice
+    const r = await o.requests.create({ id, officerId, citizenId: citizen.sub, zip: officer.zip }, now, o.requestTtlMs, MAX_PENDING_PER_OFFICER);
+    if (!r) throw new Error('request id collision'); // 96 random bits: never in practice
+    if (r.outcome === 'officer_busy') {
+      o.metrics.connRequests.inc({ outcome: 'officer_busy' });
+      throw new HttpError('officer_busy');
+    }
+    if (r.outcome === 'existing') {
+      o.metrics.connRequests.inc({ outcome: 'existing' });
+      return { id: r.record.id, status: 'pending' };
+    }
+    const rec = r.record;
     o.bus.publish(nodeChannel(officer.node), {
       type: 'conn.req',
       requestId: id,
@@ -83,7 +130,7 @@ export class ConnectionService {
     const rec = await this.o.requests.get(id, this.o.now());
     const party = rec && ((who.role === 'citizen' && who.sub === rec.citizenId) || (who.role === 'officer' && who.sub === rec.officerId));
     if (!rec || !party) throw new HttpError('not_found', 'no such connection request');
-    return { id: rec.id, officerId: rec.officerId, citizenId: rec.citizenId, status: rec.status, at: rec.at };
+    return publicRecord(rec);
   }
 
   /** A `conn.resp` from a processor: the officer answered. */
@@ -96,28 +143,119 @@ export class ConnectionService {
     const cur = await o.requests.get(requestId, o.now());
     // Only the officer it was sent to may answer, and only once.
     if (!cur || cur.officerId !== officerId || cur.status !== 'pending') return;
-    const t = await o.requests.transition(requestId, accept ? 'accepted' : 'declined', o.now());
+    if (!accept) {
+      const t = await o.requests.transition(requestId, 'declined', o.now());
+      if (t.changed && t.record) await this.announce(t.record);
+      return;
+    }
+    const t = await o.requests.beginAccept(requestId, o.now(), { owner: this.owner, leaseMs: this.leaseMs, windowMs: this.windowMs });
     if (!t.changed || !t.record) return;
-    await this.decided(t.record);
+    if (t.record.status === 'expired') await this.announce(t.record); // answered too late
+    else await this.drive(t.record);
   }
 
   private async expire(id: string): Promise<void> {
     const t = await this.o.requests.transition(id, 'expired', this.o.now());
-    if (t.changed && t.record) await this.decided(t.record);
+    if (t.changed && t.record) await this.announce(t.record);
     else this.forget(id);
   }
 
-  private async decided(rec: StoredRequest): Promise<void> {
+  /**
+   * We hold the lease of this accepting request: append until the stream takes the event (then
+   * accepted) or the window is over (then failed). Stops without a word if the lease is lost
+   * (another orchestrator took over) or at close() (the lease runs out; another one takes over).
+   */
+  private async drive(rec: StoredRequest): Promise<void> {
     const { o } = this;
-    if (rec.status === 'pending') return; // unreachable: transitions only produce final states
-    o.metrics.decisions.inc({ status: rec.status });
-    if (rec.status === 'accepted') {
-      const event: EstablishedConnectionEvent = { id: rec.id, officerId: rec.officerId, citizenId: rec.citizenId, at: rec.at, zip: rec.zip };
-      if (!(await this.appendDurably(event))) {
-        this.forget(rec.id);
-        return; // not durable, so nobody is told it is established
+    if (this.driving.has(rec.id)) return;
+    this.driving.add(rec.id);
+    o.metrics.accepting.set(this.driving.size);
+    const event: EstablishedConnectionEvent = { id: rec.id, officerId: rec.officerId, citizenId: rec.citizenId, at: rec.answeredAt ?? rec.at, zip: rec.zip };
+    const deadline = rec.deadline ?? o.now() + this.windowMs;
+    let wait = RETRY_FIRST_MS;
+    try {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          const outcome = await this.tryAppend(event, deadline);
+          if (outcome) {
+            const t = await o.requests.finish(rec.id, this.owner, outcome, o.now());
+            if (t.changed && t.record) await this.announce(t.record);
+            return;
+          }
+        } catch (e) {
+          // The store itself failed (Redis down): same as a refused append, keep trying.
+          o.logger.warn({ err: e, request: rec.id, attempt }, 'connection request store unreachable while finishing an accept; retrying');
+        }
+        await this.sleep(wait);
+        wait = Math.min(wait * 2, RETRY_MAX_MS);
+        if (this.closed) return;
+        try {
+          const t = await o.requests.claim(rec.id, this.owner, o.now(), this.leaseMs);
+          if (!t.changed) return; // another orchestrator holds it now, or it is decided
+        } catch {
+          // Unreachable store: keep the event and try again; the store decides who holds it later.
+        }
       }
+    } finally {
+      this.driving.delete(rec.id);
+      o.metrics.accepting.set(this.driving.size);
     }
+  }
+
+  /** One attempt: 'accepted' when the event is in the stream, 'failed' when given up, undefined to retry. */
+  private async tryAppend(event: EstablishedConnectionEvent, deadline: number): Promise<'accepted' | 'failed' | undefined> {
+    const { o } = this;
+    try {
+      await o.stream.append(event);
+      o.metrics.streamAppends.inc({ result: 'ok' });
+      return 'accepted';
+    } catch (e) {
+      o.metrics.streamAppends.inc({ result: 'failed' });
+      if (o.now() < deadline) {
+        o.logger.warn({ err: e, request: event.id }, 'stream append failed; the request stays pending and the append is retried');
+        return undefined;
+      }
+      // The window is over. A shared stream is asked to refuse the id from now on (an append of
+      // ours may still land late); a single-writer one has nothing in flight: our append failed.
+      if (o.stream.abandon && (await o.stream.abandon(event.id))) return 'accepted';
+      o.logger.error({ err: e, request: event.id }, 'established connection could not be appended within the accept window; the request failed');
+      return 'failed';
+    }
+  }
+
+  /** Finishes what nobody is finishing: accepting requests with a lapsed lease, pending ones past expiry. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      const { o } = this;
+      for (const id of await o.requests.due(o.now(), SWEEP_BATCH)) {
+        if (this.closed) return;
+        if (this.driving.has(id)) continue;
+        const rec = await o.requests.get(id, o.now());
+        if (!rec) continue;
+        if (rec.status === 'expired') {
+          await this.expire(id);
+        } else if (rec.status === 'accepting') {
+          const t = await o.requests.claim(id, this.owner, o.now(), this.leaseMs);
+          if (!t.changed || !t.record) continue;
+          o.metrics.acceptClaims.inc();
+          o.logger.warn({ request: id, from: rec.owner }, 'took over an accepting request whose lease ran out');
+          this.track(this.drive(t.record));
+        }
+      }
+    } catch (e) {
+      this.o.logger.warn({ err: e }, 'connection request sweep failed; next one in a second');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Tells both parties' nodes the outcome (exactly once: only the caller that changed the request gets here). */
+  private async announce(rec: StoredRequest): Promise<void> {
+    const { o } = this;
+    if (rec.status === 'pending' || rec.status === 'accepting') return; // not an outcome
+    o.metrics.decisions.inc({ status: rec.status });
     const nodes = new Set<string>();
     const [officer, citizen] = await Promise.all([o.records.get('officer', rec.officerId), o.records.get('citizen', rec.citizenId)]);
     if (officer) nodes.add(officer.node);
@@ -133,22 +271,17 @@ export class ConnectionService {
     o.logger.debug({ request: rec.id, status: rec.status }, 'connection request decided');
   }
 
-  private async appendDurably(event: EstablishedConnectionEvent): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.o.stream.append(event);
-        this.o.metrics.streamAppends.inc({ result: 'ok' });
-        return true;
-      } catch (e) {
-        this.o.metrics.streamAppends.inc({ result: 'failed' });
-        if (attempt >= APPEND_BACKOFF_MS.length || this.closed) {
-          this.o.logger.error({ err: e, request: event.id }, 'established connection could not be appended to the stream; parties not told');
-          return false;
-        }
-        this.o.logger.warn({ err: e, request: event.id, attempt }, 'stream append failed; retrying');
-        await new Promise((r) => setTimeout(r, APPEND_BACKOFF_MS[attempt]).unref());
-      }
-    }
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      t.unref();
+      this.sleepers.add(done);
+    });
   }
 
   private forget(id: string): void {
@@ -169,11 +302,22 @@ export class ConnectionService {
     return this.local.size;
   }
 
-  /** Stops the expiry timers and waits for decisions in progress (so their appends are flushed). */
+  /** Accepting requests whose append this orchestrator is retrying. */
+  get acceptingLocal(): number {
+    return this.driving.size;
+  }
+
+  /**
+   * Stops the timers and the sweep, and waits for the attempts in progress (so an append that is
+   * being written is flushed). Appends still being retried stop: their requests stay accepting,
+   * and another orchestrator sharing the store takes them over when the lease runs out.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const l of this.local.values()) clearTimeout(l.timer);
     this.local.clear();
+    for (const wake of [...this.sleepers]) wake();
     await Promise.all([...this.inflight]);
   }
 }

@@ -64,11 +64,13 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
   });
   const connRequests = new Counter({
     name: 'beacon_orchestrator_connection_requests_total',
-    help: 'POST /v1/connections by outcome (created, rate_limited, officer_unavailable)',
+    help: 'POST /v1/connections by outcome (created, existing, rate_limited, officer_unavailable, officer_busy)',
     labelNames: ['outcome'],
     registers: [registry],
   });
-  const decisions = new Counter({ name: 'beacon_orchestrator_connection_decisions_total', help: 'connection requests decided, by final status', labelNames: ['status'], registers: [registry] });
+  const decisions = new Counter({ name: 'beacon_orchestrator_connection_decisions_total', help: 'connection requests decided, by final status (accepted, declined, expired, failed)', labelNames: ['status'], registers: [registry] });
+  const accepting = new Gauge({ name: 'beacon_orchestrator_connections_accepting', help: 'accepted by the officer, not yet in the stream: appends this orchestrator is retrying', registers: [registry] });
+  const acceptClaims = new Counter({ name: 'beacon_orchestrator_accepting_claims_total', help: 'accepting requests taken over after their owner\'s lease ran out (an orchestrator died or stalled)', registers: [registry] });
   const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
   const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors', labelNames: ['type'], registers: [registry] });
   new Gauge({
@@ -97,6 +99,8 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
     assignments,
     connRequests,
     decisions,
+    accepting,
+    acceptClaims,
     streamAppends,
     socketEvents,
     /** requests.inc({ route, status }), buffered until the next scrape. */

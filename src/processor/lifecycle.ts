@@ -1,13 +1,10 @@
 // Socket lifecycle: open (hello, replacement, socket.open), close (state and index cleanup,
 // socket.close), the officer window sweep and shutdown.
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
-import { CLOSE_CODES, PROTOCOL_VERSION, type ByeReason, type HelloMessage } from '../protocol/index.js';
+import { CLOSE_CODES, MAX_PENDING_PER_OFFICER, PROTOCOL_VERSION, type ByeReason, type HelloMessage } from '../protocol/index.js';
 import { registryOf, socketRecord, type NodeContext } from './context.js';
 import { send, type SocketData } from './session.js';
 import type { WebSocket } from './uws.js';
-
-/** Pending connection requests one officer socket remembers; older ones are dropped first. */
-const MAX_PENDING_PER_OFFICER = 32;
 
 export function onOpen(ctx: NodeContext, ws: WebSocket<SocketData>): void {
   const ud = ws.getUserData();
@@ -104,10 +101,18 @@ export function closeAll(ctx: NodeContext, ceremony: boolean): void {
   }
 }
 
-/** Remembers a delivered request on the officer's socket, bounded. */
-export function rememberRequest(ud: SocketData, requestId: string, expiresAt: number): void {
-  if (!ud.pending) return;
-  ud.pending.delete(requestId);
+/**
+ * Remembers a delivered request on the officer's socket; false when the table is full of live
+ * requests. The orchestrator caps pending requests per officer at the same size, so a full table
+ * is an anomaly: the newcomer is refused (it expires unanswered), never an older one evicted.
+ */
+export function rememberRequest(ud: SocketData, requestId: string, expiresAt: number, now: number): boolean {
+  if (!ud.pending) return false;
+  if (ud.pending.has(requestId)) return true;
+  if (ud.pending.size >= MAX_PENDING_PER_OFFICER) {
+    for (const [id, exp] of ud.pending) if (exp < now) ud.pending.delete(id);
+    if (ud.pending.size >= MAX_PENDING_PER_OFFICER) return false;
+  }
   ud.pending.set(requestId, expiresAt);
-  if (ud.pending.size > MAX_PENDING_PER_OFFICER) ud.pending.delete(ud.pending.keys().next().value as string);
+  return true;
 }

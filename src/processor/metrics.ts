@@ -39,6 +39,7 @@ export function createMetrics(gauges: Gauges) {
   const errors = new Counter({ name: 'beacon_processor_errors_total', help: '`err` frames sent by code', labelNames: ['code'], registers: [registry] });
   const closes = new Counter({ name: 'beacon_processor_closes_total', help: 'socket closes by reason', labelNames: ['reason'], registers: [registry] });
   const refused = new Counter({ name: 'beacon_processor_upgrades_refused_total', help: 'websocket upgrades refused by reason', labelNames: ['reason'], registers: [registry] });
+  const requestsRefused = new Counter({ name: 'beacon_processor_requests_refused_total', help: 'connection requests not delivered because the officer socket\'s pending table was full', registers: [registry] });
   const pushesHeld = new Counter({ name: 'beacon_processor_pushes_held_total', help: 'coalesced pushes held back because the socket still had unsent bytes', registers: [registry] });
   const pushLatency = new Histogram({
     name: 'beacon_processor_push_latency_seconds',
@@ -65,6 +66,7 @@ export function createMetrics(gauges: Gauges) {
     closes,
     refused,
     pushesHeld,
+    requestsRefused,
     pushLatency,
     locHandling,
   };

@@ -16,7 +16,11 @@ export function onBusMessage(ctx: NodeContext, msg: BusMessage): void {
         ctx.logger.debug({ request: msg.requestId, officer: msg.officerId }, 'conn.req for an officer without a socket here');
         return;
       }
-      rememberRequest(officer, msg.requestId, msg.expiresAt);
+      if (!rememberRequest(officer, msg.requestId, msg.expiresAt, ctx.now())) {
+        ctx.metrics.requestsRefused.inc();
+        ctx.logger.warn({ request: msg.requestId, officer: msg.officerId }, 'officer request table full; request not delivered (it will expire)');
+        return;
+      }
       sendCorked(ctx, officer, { t: 'req', id: msg.requestId, citizen: msg.citizen, expiresAt: msg.expiresAt });
       return;
     }

@@ -42,7 +42,7 @@ export const ConnectionRecord = Type.Object({
   id: Type.String(),
   officerId: Type.String(),
   citizenId: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('declined'), Type.Literal('expired')]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('declined'), Type.Literal('expired'), Type.Literal('failed')]),
   /** When the status last changed, ms since the epoch. */
   at: Type.Number(),
 });
@@ -81,6 +81,7 @@ export const HTTP_ERRORS = {
   not_found: { status: 404, message: 'no such resource' },
   officer_unavailable: { status: 409, message: 'the officer cannot be requested now' },
   rate_limited: { status: 429, message: 'too many requests; retry later' },
+  officer_busy: { status: 429, message: 'the officer has too many unanswered requests; retry later' },
   no_processor: { status: 503, message: 'no processor node is available for this zip' },
   not_ready: { status: 503, message: 'the service is not ready' },
   internal: { status: 500, message: 'internal error' },

@@ -7,6 +7,11 @@ export const MAX_ID_LENGTH = 128;
 export const MAX_TOKEN_LENGTH = 8192;
 /** Public-profile strings (name, badge, precinct) are cut to this: they are shown on a phone. */
 export const MAX_PROFILE_FIELD_LENGTH = 64;
+/**
+ * Unanswered connection requests one officer may have at once: the orchestrator refuses more
+ * (`429 officer_busy`) and the processor's per-socket table holds as many.
+ */
+export const MAX_PENDING_PER_OFFICER = 32;
 
 /** A usable id: a non-empty string of at most MAX_ID_LENGTH characters. */
 export function isId(v: unknown): v is string {

@@ -99,8 +99,12 @@ export interface ReqMessage {
   expiresAt: number;
 }
 
-export type ConnectionStatus = 'pending' | 'accepted' | 'declined' | 'expired';
-export const CONNECTION_STATUSES: readonly ConnectionStatus[] = ['pending', 'accepted', 'declined', 'expired'];
+/**
+ * `failed`: the officer accepted but the established-connections stream could not take the event
+ * within the retry window, so nothing was recorded (docs/protocol.md §5).
+ */
+export type ConnectionStatus = 'pending' | 'accepted' | 'declined' | 'expired' | 'failed';
+export const CONNECTION_STATUSES: readonly ConnectionStatus[] = ['pending', 'accepted', 'declined', 'expired', 'failed'];
 
 export interface ConnMessage {
   t: 'conn';

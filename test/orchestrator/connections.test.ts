@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToProcessor } from '../../src/coordination/index.js';
 import { readStreamEvents, STREAM_DIR_NAME } from '../../src/orchestrator/index.js';
-import { HTTP_PATHS } from '../../src/protocol/index.js';
+import { HTTP_PATHS, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
 import { join } from 'node:path';
 import { eventually, startOrch, until, type OrchFixture } from './fixture.js';
 
@@ -72,6 +72,23 @@ describe('POST /v1/connections', () => {
     expect(await post(f, a, { officerId: 'o-gone' })).toMatchObject({ status: 429 });
     // Another citizen is not affected.
     expect((await post(f, b, { officerId: 'o-1' })).status).toBe(202);
+  });
+
+  it('a repeat for a pending pair answers the same id and relays nothing; a full officer answers 429 officer_busy', async () => {
+    f = await startOrch({ REQUESTS_PER_MINUTE: 100 });
+    await f.open('officer', 'o-1');
+    const c1 = await f.auth('citizen', 'c-1');
+    const first = await post(f, c1, { officerId: 'o-1' });
+    const again = await post(f, c1, { officerId: 'o-1' });
+    expect(again).toEqual({ status: 202, body: { id: first.body.id, status: 'pending' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(f.toNode.filter((m) => m.type === 'conn.req')).toHaveLength(1);
+    for (let i = 2; i <= MAX_PENDING_PER_OFFICER; i++) expect((await post(f, await f.auth('citizen', `c-${i}`), { officerId: 'o-1' })).status).toBe(202);
+    expect(await post(f, await f.auth('citizen', 'c-late'), { officerId: 'o-1' })).toMatchObject({ status: 429, body: { error: 'officer_busy' } });
+    expect((await post(f, c1, { officerId: 'o-1' })).body.id).toBe(first.body.id);
+    const metrics = await (await f.orch.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('beacon_orchestrator_connection_requests_total{outcome="officer_busy"} 1');
+    expect(metrics).toContain('beacon_orchestrator_connection_requests_total{outcome="existing"} 2');
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { RedisRequestStore, RedisSocketRecords } from '../../src/adapters/redis/index.js';
 import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
+import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 
 const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
@@ -40,23 +41,15 @@ describe('MemorySocketRecords', () => {
 });
 
 describe('MemoryRequestStore', () => {
-  it('decides a request once; a late answer reads expired; get shows pending past expiry as expired', async () => {
+  requestStoreContract(async () => {
     const s = new MemoryRequestStore();
-    await s.create({ id: 'r1', officerId: 'o', citizenId: 'c', zip: '10036' }, 1000, 100);
-    expect(await s.create({ id: 'r1', officerId: 'o', citizenId: 'c' }, 1000, 100)).toBeUndefined();
-    expect(await s.get('r1', 1101)).toMatchObject({ status: 'expired', at: 1100 });
-    const t = await s.transition('r1', 'accepted', 1101);
-    expect(t).toMatchObject({ changed: true, record: { status: 'expired' } });
-    expect(await s.transition('r1', 'declined', 1102)).toMatchObject({ changed: false, record: { status: 'expired' } });
-    await s.create({ id: 'r2', officerId: 'o', citizenId: 'c' }, 1000, 100);
-    expect(await s.transition('r2', 'accepted', 1050)).toMatchObject({ changed: true, record: { status: 'accepted', at: 1050 } });
-    expect(await s.transition('nope', 'accepted', 1050)).toEqual({ changed: false });
+    return { a: s, b: s };
   });
 
   it('forgets requests after retention, so memory stays bounded', async () => {
     const s = new MemoryRequestStore({ retentionMs: 1000 });
-    for (let i = 0; i < 100; i++) await s.create({ id: `r${i}`, officerId: 'o', citizenId: 'c' }, 0, 10);
-    await s.create({ id: 'late', officerId: 'o', citizenId: 'c' }, 5000, 10);
+    for (let i = 0; i < 100; i++) await s.create({ id: `r${i}`, officerId: 'o', citizenId: `c${i}` }, 0, 10, 1000);
+    await s.create({ id: 'late', officerId: 'o', citizenId: 'c' }, 5000, 10, 1000);
     expect(s.size).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeChannel } from '../../src/coordination/index.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
-import { CLOSE_CODES } from '../../src/protocol/index.js';
+import { CLOSE_CODES, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
 import { north, NODE_ID, startFixture, until, type Fixture } from './fixture.js';
 
 const P = { lat: 40.75, lng: -73.99 };
@@ -184,7 +184,44 @@ describe('processor wire contract (SPEC §2)', () => {
     o.close();
     c.close();
   });
+
+  it("a full officer request table refuses the newcomer (metric), never evicts an older request; expired ones make room", async () => {
+    const o = await f.connect('officer', 'o-full');
+    const live = Date.now() + 60_000;
+    const req = (id: string, expiresAt: number) =>
+      f.bus.publish(nodeChannel(NODE_ID), { type: 'conn.req', requestId: id, officerId: 'o-full', citizen: { id: `c-${id}`, profile: {} }, expiresAt });
+    req('old', live);
+    for (let i = 1; i < MAX_PENDING_PER_OFFICER - 1; i++) req(`r${i}`, live);
+    req('short', Date.now() + 300);
+    await until(() => o.of('req').length === MAX_PENDING_PER_OFFICER || undefined, 5000, 'a full table');
+    const refusedBefore = await f.metric('beacon_processor_requests_refused_total');
+    req('extra', live);
+    await waitMetric(f, refusedBefore + 1);
+    expect(o.of('req').map((m) => m.id)).not.toContain('extra');
+    // The oldest is still answerable.
+    o.json({ t: 'resp', id: 'old', accept: false });
+    await until(() => f.toOrch.find((m) => m.type === 'conn.resp' && m.requestId === 'old'));
+    // One place freed by the answer ('late'); once 'short' expired, it makes room too ('late2').
+    await new Promise((r) => setTimeout(r, 350));
+    req('late', live);
+    await o.waitFor('req', (m) => m.id === 'late');
+    req('late2', live);
+    req('late3', live);
+    await waitMetric(f, refusedBefore + 2);
+    expect(o.of('req').map((m) => m.id)).toContain('late2');
+    expect(o.of('req').map((m) => m.id)).not.toContain('late3');
+    expect(o.of('err')).toEqual([]);
+    o.close();
+  });
 });
+
+async function waitMetric(fx: { metric(name: string): Promise<number> }, n: number): Promise<void> {
+  const end = Date.now() + 5000;
+  while ((await fx.metric('beacon_processor_requests_refused_total')) !== n) {
+    if (Date.now() > end) throw new Error(`requests_refused_total never reached ${n}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 describe('officer window', () => {
   it('ends with bye: window_expired, a close and out of the index', async () => {

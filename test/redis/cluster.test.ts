@@ -108,9 +108,18 @@ describe('Redis Cluster (3 masters)', () => {
     const qa = new RedisRequestStore(a);
     const qb = new RedisRequestStore(b);
     for (let n = 0; n < 5; n++) {
-      await qa.create({ id: `req-${n}`, officerId: 'o', citizenId: 'c' }, 0, 60_000);
-      const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? qa : qb).transition(`req-${n}`, i % 3 ? 'accepted' : 'declined', 1)));
+      expect(await qa.create({ id: `req-${n}`, officerId: 'o', citizenId: `c${n}` }, 0, 60_000, 32)).toMatchObject({ outcome: 'created' });
+      // The pair rule holds across slots: the officer's table and the request hash differ.
+      expect(await qb.create({ id: `dup-${n}`, officerId: 'o', citizenId: `c${n}` }, 0, 60_000, 32)).toMatchObject({ outcome: 'existing', record: { id: `req-${n}` } });
+      const rs = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => {
+          const q = i % 2 ? qa : qb;
+          return i % 3 ? q.transition(`req-${n}`, 'declined', 1) : q.beginAccept(`req-${n}`, 1, { owner: `o${i}`, leaseMs: 1000, windowMs: 1000 });
+        }),
+      );
       expect(rs.filter((r) => r.changed)).toHaveLength(1);
+      // An accepting winner's lease (1 s) has lapsed by 10 s: the sweep would find it.
+      expect((await qa.due(10_000, 100)).includes(`req-${n}`)).toBe(rs.some((r) => r.changed && r.record?.status === 'accepting'));
     }
   });
 

@@ -10,6 +10,7 @@ import {
 } from '../../src/adapters/redis/index.js';
 import type { SocketRecord } from '../../src/coordination/index.js';
 import type { EstablishedConnectionEvent } from '../../src/protocol/index.js';
+import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
@@ -136,6 +137,17 @@ describe('RedisConnectionStream', () => {
     expect(Number(await conn.send(['XLEN', a.streamKey]))).toBe(3);
   });
 
+  it('abandon: says whether the event is in after all, and once given up no append can land', async () => {
+    const a = new RedisConnectionStream(conn, { prefix: 's5' });
+    const b = new RedisConnectionStream(conn2, { prefix: 's5' });
+    await a.append(ev('in'));
+    expect(await b.abandon('in')).toBe(true);
+    expect(await b.abandon('out')).toBe(false);
+    expect(await a.abandon('out')).toBe(false);
+    await expect(a.append(ev('out'))).rejects.toThrow(/ABANDONED/);
+    expect(Number(await conn.send(['XLEN', a.streamKey]))).toBe(1);
+  });
+
   it('is readable by a consumer group: read, ack, and claim what a dead consumer left', async () => {
     const s = new RedisConnectionStream(conn, { prefix: 's2' });
     const key = s.streamKey;
@@ -172,52 +184,47 @@ describe('RedisConnectionStream', () => {
 });
 
 describe('RedisRequestStore', () => {
-  it('creates, reads, and lets exactly one of many concurrent deciders win', async () => {
-    const a = new RedisRequestStore(conn, { prefix: 'q1' });
-    const b = new RedisRequestStore(conn2, { prefix: 'q1' });
-    const created = await a.create({ id: 'r1', officerId: 'o1', citizenId: 'c1', zip: '10001' }, 1000, 60_000);
-    expect(created).toMatchObject({ id: 'r1', status: 'pending', expiresAt: 61_000 });
-    expect(await b.create({ id: 'r1', officerId: 'o2', citizenId: 'c2' }, 1000, 60_000)).toBeUndefined();
-    expect(await b.get('r1', 2000)).toEqual(created);
-
-    const tos = ['accepted', 'declined', 'expired'] as const;
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).transition('r1', tos[i % 3], 2000 + i)));
-    const winners = results.filter((r) => r.changed);
-    expect(winners).toHaveLength(1);
-    const final = winners[0].record!;
-    for (const r of results) expect(r.record).toEqual(final);
-    expect(await a.get('r1', 999_999)).toEqual(final);
-  });
-
-  it('turns an answer that comes after expiry into expired', async () => {
-    const s = new RedisRequestStore(conn, { prefix: 'q2' });
-    await s.create({ id: 'r', officerId: 'o', citizenId: 'c' }, 0, 1000);
-    expect((await s.get('r', 1001))?.status).toBe('expired'); // read view, not a write
-    const late = await s.transition('r', 'accepted', 1001);
-    expect(late.changed).toBe(true);
-    expect(late.record).toMatchObject({ status: 'expired', at: 1001 });
-    expect(await s.transition('r', 'accepted', 1002)).toMatchObject({ changed: false, record: { status: 'expired' } });
-    expect(await s.transition('missing', 'accepted', 0)).toEqual({ changed: false });
-    expect(await s.get('missing', 0)).toBeUndefined();
+  let n = 0;
+  // Two connections on one fresh prefix: two orchestrators sharing the store.
+  requestStoreContract(async () => {
+    const prefix = `rq${++n}`;
+    return { a: new RedisRequestStore(conn, { prefix }), b: new RedisRequestStore(conn2, { prefix }) };
   });
 
   it('expires the stored request after its retention', async () => {
     const s = new RedisRequestStore(conn, { prefix: 'q3', retentionMs: 1 });
-    await s.create({ id: 'r', officerId: 'o', citizenId: 'c' }, Date.now(), 200);
+    await s.create({ id: 'r', officerId: 'o', citizenId: 'c' }, Date.now(), 200, 32);
     const pttl = Number(await conn.send(['PTTL', 'q3:req:{r}']));
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(201);
+    // The officer's table outlives its entries only briefly.
+    expect(Number(await conn.send(['PTTL', 'q3:offreq:{officer:o}']))).toBeGreaterThan(0);
+  });
+
+  it('repairs stale indexes: an officer entry whose request is gone, an open-set score that is wrong', async () => {
+    const s = new RedisRequestStore(conn, { prefix: 'q5' });
+    await s.create({ id: 'r1', officerId: 'o', citizenId: 'c' }, 1000, 60_000, 1);
+    // An orchestrator died between deciding and releasing: the hash is gone, the entry stays.
+    await conn.send(['DEL', 'q5:req:{r1}']);
+    expect(await s.create({ id: 'r2', officerId: 'o', citizenId: 'c' }, 2000, 60_000, 1)).toMatchObject({ outcome: 'created', record: { id: 'r2' } });
+    // A wrong score (written outside the request's script) is corrected, not acted on.
+    await conn.send(['ZADD', 'q5:{q5:requests}:open', '0', 'r2']);
+    expect(await s.due(3000, 10)).toEqual([]);
+    expect(Number(await conn.send(['ZSCORE', 'q5:{q5:requests}:open', 'r2']))).toBe(62_000);
   });
 
   it('rejects hostile input', async () => {
     const s = new RedisRequestStore(conn, { prefix: 'q4' });
-    await expect(s.create({ id: '', officerId: 'o', citizenId: 'c' }, 0, 1)).rejects.toThrow(TypeError);
-    await expect(s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, NaN, 1)).rejects.toThrow(TypeError);
-    await expect(s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, 0, -5)).rejects.toThrow(RangeError);
-    await expect(s.create({ id: 'a', officerId: 'o', citizenId: ['c'] as unknown as string }, 0, 1)).rejects.toThrow(TypeError);
-    await s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, 0, 10_000);
-    await expect(s.transition('a', 'pending' as 'accepted', 1)).rejects.toThrow(TypeError);
-    await expect(s.transition('a', 'accepted', Infinity)).rejects.toThrow(TypeError);
+    await expect(s.create({ id: '', officerId: 'o', citizenId: 'c' }, 0, 1, 32)).rejects.toThrow(TypeError);
+    await expect(s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, NaN, 1, 32)).rejects.toThrow(TypeError);
+    await expect(s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, 0, -5, 32)).rejects.toThrow(RangeError);
+    await expect(s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, 0, 5, 0)).rejects.toThrow(RangeError);
+    await expect(s.create({ id: 'a', officerId: 'o', citizenId: ['c'] as unknown as string }, 0, 1, 32)).rejects.toThrow(TypeError);
+    await s.create({ id: 'a', officerId: 'o', citizenId: 'c' }, 0, 10_000, 32);
+    await expect(s.transition('a', 'pending' as 'declined', 1)).rejects.toThrow(TypeError);
+    await expect(s.transition('a', 'declined', Infinity)).rejects.toThrow(TypeError);
+    await expect(s.finish('a', 'me', 'declined' as 'failed', 1)).rejects.toThrow(TypeError);
+    await expect(s.claim('a', '', 1, 1000)).rejects.toThrow(TypeError);
     await expect(s.get('x'.repeat(1000), 0)).rejects.toThrow(TypeError);
     expect((await s.get('a', 1))?.status).toBe('pending');
   });

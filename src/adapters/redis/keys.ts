@@ -36,6 +36,16 @@ export function redisKeys(prefix = DEFAULT_PREFIX) {
     nodeSockets: (nodeId: string) => `${prefix}:socks:{node:${nodeId}}`,
     /** One connection request (HASH). */
     request: (id: string) => `${prefix}:req:{${id}}`,
+    /**
+     * An officer's pending requests (HASH citizen id → `<request id>|<expiresAt>`): the pair rule
+     * and the per-officer cap, checked in one script on the officer's slot.
+     */
+    officerRequests: (officerId: string) => `${prefix}:offreq:{officer:${officerId}}`,
+    /**
+     * Requests not decided yet (ZSET id → when someone must look at it: expiresAt while pending,
+     * the lease end while accepting). One slot: it holds only requests in flight.
+     */
+    openRequests: `${prefix}:{${prefix}:requests}:open`,
     /** The established-connections stream. */
     stream: est,
     /** Dedupe marker of one event id: holds the stream entry id. */

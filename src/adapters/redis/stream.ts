@@ -37,6 +37,7 @@ export const STREAM_ENTRY_VERSION = '1';
 // KEYS: stream, seen.  ARGV: dedupe ttl ms, maxlen ('0' = none), field/value pairs.
 const APPEND = new LuaScript(`
 local prev = redis.call('GET', KEYS[2])
+if prev == 'abandoned' then return redis.error_reply('ABANDONED this event was given up; it is not appended') end
 if prev then return {0, prev} end
 local id
 if ARGV[2] ~= '0' then
@@ -46,6 +47,14 @@ else
 end
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
 return {1, id}`);
+
+// KEYS: seen.  ARGV: dedupe ttl ms. The entry id when the event is in the stream, else marks it
+// abandoned (so no later append of it can land) and returns 'abandoned'.
+const ABANDON = new LuaScript(`
+local prev = redis.call('GET', KEYS[1])
+if prev then return prev end
+redis.call('SET', KEYS[1], 'abandoned', 'PX', ARGV[1])
+return 'abandoned'`);
 
 export interface AppendResult {
   /** Stream entry id (`<ms>-<seq>`) of the event, whether written now or by an earlier attempt. */
@@ -112,6 +121,17 @@ export class RedisConnectionStream implements ConnectionStream {
       await this.conn.send(['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)], this.keys.stream);
     }
     return { entryId, duplicate: added === 0 };
+  }
+
+  /**
+   * Gives an event up: true when it is in the stream after all (an earlier append landed, perhaps
+   * after its caller had stopped waiting), false when it is not and never will be (the id is marked
+   * in the dedupe key, in the stream's slot, so a late or retried append of it is refused).
+   */
+  async abandon(eventId: string): Promise<boolean> {
+    checkId('event id', eventId);
+    const r = await this.conn.eval<string>(ABANDON, [this.keys.seen(eventId)], [this.dedupeTtlMs]);
+    return r !== 'abandoned';
   }
 
   async close(): Promise<void> {

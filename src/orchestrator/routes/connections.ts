@@ -15,7 +15,10 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
         description:
           'Relays the request to the officer\'s socket (`req`). The officer must hold an open socket and be available ' +
           '(409 `officer_unavailable` otherwise, the same answer in both cases). The answer ' +
-          'arrives as `conn` on both sockets; the request expires after REQUEST_TTL_MS. Limited to REQUESTS_PER_MINUTE per citizen.',
+          'arrives as `conn` on both sockets; the request expires after REQUEST_TTL_MS. Limited to REQUESTS_PER_MINUTE per citizen. ' +
+          'Asking again while this citizen\'s request to the officer is pending answers the same id; an officer with 32 ' +
+          'pending requests refuses new ones (429 `officer_busy`). An accept is `accepted` only once it is in the ' +
+          'established-connections stream (`failed` if the stream never takes it within REQUEST_TTL_MS of the answer).',
         tags: ['connections'],
         security: [{ bearer: [] }],
         body: ConnectionRequestBody,
@@ -34,7 +37,9 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
       onRequest: ctx.authenticate(),
       schema: {
         summary: 'Status of a connection request',
-        description: 'Only the citizen who asked and the officer asked may read it; to anyone else it does not exist (404).',
+        description:
+          'Only the citizen who asked and the officer asked may read it; to anyone else it does not exist (404). ' +
+          'An accepted request reads `pending` until its event is in the stream, then `accepted` (or `failed`).',
         tags: ['connections'],
         security: [{ bearer: [] }],
         params: ConnectionParams,
