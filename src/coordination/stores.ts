@@ -5,9 +5,22 @@
 import type { ConnectionRecord, Role } from '../protocol/index.js';
 import type { NodeStats, SocketRecord } from './messages.js';
 
+/**
+ * Sockets a record remembers having replaced (newest first), so a put that arrives late for one
+ * of them (another orchestrator's, for the same socket.open) neither overwrites its successor nor
+ * reports a replacement again.
+ */
+export const REPLACED_REMEMBERED = 8;
+
 /** Busy-socket records (SPEC §1 step 1) and free/busy counts per node. */
 export interface SocketRecordStore {
-  /** Records an open socket; resolves the record it replaced (another socket of the same profile), if any. */
+  /**
+   * Records an open socket; resolves the record it replaced (another socket of the same profile),
+   * if any. Every orchestrator puts every `socket.open`, so the same socket is put several times:
+   * only the first put reports the replaced record, and a late put of a socket that was itself
+   * replaced since changes nothing and reports nothing (the store remembers the sockets a record
+   * replaced). So in the whole cluster each replacement is reported once.
+   */
   put(record: SocketRecord): Promise<SocketRecord | undefined>;
   /** Removes the record only if it is still this socket's (same node and open time); true when removed. */
   remove(record: SocketRecord): Promise<boolean>;

@@ -1,7 +1,9 @@
 // What the orchestrator takes from the bus (ORCHESTRATOR_CHANNEL): processors report sockets
 // opening and closing (the busy-socket records) and officers' availability, their free/busy counts, and officers' answers to
 // connection requests. Handlers never throw into the bus; store failures are logged.
-import { ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type SocketRecordStore } from '../coordination/index.js';
+// A socket that replaces another socket of its profile on another node gets the old one closed:
+// the orchestrator whose put reported the replacement (one in the cluster) tells the old node.
+import { nodeChannel, ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type SocketRecord, type SocketRecordStore } from '../coordination/index.js';
 import type { Logger } from '../log.js';
 import type { ConnectionService } from './connections.js';
 import type { OrchestratorMetrics } from './metrics.js';
@@ -21,7 +23,7 @@ export function listenToProcessors(o: BusListenerOptions): () => void {
     switch (msg.type) {
       case 'socket.open':
         o.metrics.socketEvents.inc({ type: 'open' });
-        o.records.put(msg.record).catch(fail('recording an open socket'));
+        o.records.put(msg.record).then((replaced) => tellReplaced(o, msg.record, replaced), fail('recording an open socket'));
         return;
       case 'socket.close':
         o.metrics.socketEvents.inc({ type: 'close' });
@@ -41,4 +43,15 @@ export function listenToProcessors(o: BusListenerOptions): () => void {
         return; // processor-bound messages are not for us
     }
   });
+}
+
+/**
+ * The new socket replaced `replaced` on another node: that node closes it with `bye: replaced`
+ * (if it is still that socket). On the same node the processor did it already when the new one opened.
+ */
+function tellReplaced(o: BusListenerOptions, record: SocketRecord, replaced: SocketRecord | undefined): void {
+  if (!replaced || replaced.node === record.node) return;
+  o.metrics.socketEvents.inc({ type: 'replaced' });
+  o.bus.publish(nodeChannel(replaced.node), { type: 'socket.replaced', record: replaced });
+  o.logger.info({ role: record.role, from: replaced.node, to: record.node }, 'socket replaced across nodes: closing the old one');
 }

@@ -13,9 +13,12 @@ import type {
 } from '../coordination/index.js';
 import { newPendingRequest } from '../coordination/index.js';
 import type { Role } from '../protocol/index.js';
+import { REPLACED_REMEMBERED } from '../coordination/index.js';
 
 export class MemorySocketRecords implements SocketRecordStore {
   private readonly records = new Map<string, SocketRecord>();
+  /** Per record key, the sockets it replaced (node, at), newest first: as the Redis PUT's `gone`. */
+  private readonly gone = new Map<string, [string, number][]>();
   private readonly stats = new Map<string, { stats: NodeStats; receivedAt: number }>();
 
   constructor(
@@ -29,7 +32,15 @@ export class MemorySocketRecords implements SocketRecordStore {
   async put(record: SocketRecord): Promise<SocketRecord | undefined> {
     const key = `${record.role}:${record.profileId}`;
     const prev = this.records.get(key);
+    const gone = this.gone.get(key) ?? [];
+    if (prev && prev.node === record.node && prev.at === record.at) {
+      this.records.set(key, { ...record });
+      return undefined;
+    }
+    if (gone.some(([node, at]) => node === record.node && at === record.at)) return undefined;
     this.records.set(key, { ...record });
+    if (!prev) return undefined;
+    this.gone.set(key, [[prev.node, prev.at] as [string, number], ...gone].slice(0, REPLACED_REMEMBERED));
     return prev;
   }
 
@@ -39,6 +50,7 @@ export class MemorySocketRecords implements SocketRecordStore {
     // A newer socket of the same profile (on this or another node) keeps its record.
     if (!cur || cur.node !== record.node || cur.at !== record.at) return false;
     this.records.delete(key);
+    this.gone.delete(key);
     return true;
   }
 

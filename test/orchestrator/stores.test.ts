@@ -3,6 +3,7 @@ import type { RedisRequestStore, RedisSocketRecords } from '../../src/adapters/r
 import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
+import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 
 const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
 
@@ -16,6 +17,11 @@ describe('store interfaces', () => {
 describe('MemorySocketRecords', () => {
   it('records an officer availability on its own socket record only', async () => {
     await availabilityFollowsTheSocket(new MemorySocketRecords());
+  });
+
+  it('reports each replacement once however often the sockets are put', async () => {
+    const s = new MemorySocketRecords();
+    await replacementReportedOnce(s, s);
   });
 
   it('replaces by (role, profile) and removes only the same socket', async () => {

@@ -11,6 +11,7 @@ import {
 import type { SocketRecord } from '../../src/coordination/index.js';
 import type { EstablishedConnectionEvent } from '../../src/protocol/index.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
+import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 let server: RedisServer;
@@ -59,6 +60,10 @@ describe('RedisSocketRecords', () => {
 
   it('records an officer availability on its own socket record only', async () => {
     await availabilityFollowsTheSocket(new RedisSocketRecords(conn, { prefix: 'r-avail' }));
+  });
+
+  it('reports each replacement once across two orchestrators, and late puts change nothing', async () => {
+    await replacementReportedOnce(new RedisSocketRecords(conn, { prefix: 'r-repl' }), new RedisSocketRecords(conn2, { prefix: 'r-repl' }));
   });
 
   it('clears the records of a node whose heartbeat expired, and only those', async () => {
