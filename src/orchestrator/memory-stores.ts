@@ -11,9 +11,8 @@ import type {
   StoredRequest,
   TransitionResult,
 } from '../coordination/index.js';
-import { newPendingRequest } from '../coordination/index.js';
+import { newPendingRequest, REPLACED_REMEMBERED } from '../coordination/index.js';
 import type { Role } from '../protocol/index.js';
-import { REPLACED_REMEMBERED } from '../coordination/index.js';
 
 export class MemorySocketRecords implements SocketRecordStore {
   private readonly records = new Map<string, SocketRecord>();
