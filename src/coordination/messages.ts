@@ -31,7 +31,11 @@ export interface NodeStats {
 
 /** Processor → orchestrators. */
 export type ToOrchestrator =
-  | { type: 'socket.open'; record: SocketRecord }
+  /**
+   * `again`: a re-announcement of a socket that was open already (after a Redis outage), not a new
+   * open: it replaces no other socket (the order of re-announcements says nothing about which is newer).
+   */
+  | { type: 'socket.open'; record: SocketRecord; again?: boolean }
   | { type: 'socket.close'; record: SocketRecord; reason: string }
   /** An officer said `avail`: `record.available` is the new state. */
   | { type: 'socket.avail'; record: SocketRecord }

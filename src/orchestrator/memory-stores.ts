@@ -5,6 +5,7 @@ import type {
   FinalStatus,
   NewRequest,
   NodeStats,
+  PutResult,
   RequestStore,
   SocketRecord,
   SocketRecordStore,
@@ -28,19 +29,19 @@ export class MemorySocketRecords implements SocketRecordStore {
     } = {},
   ) {}
 
-  async put(record: SocketRecord): Promise<SocketRecord | undefined> {
+  async put(record: SocketRecord): Promise<PutResult> {
     const key = `${record.role}:${record.profileId}`;
     const prev = this.records.get(key);
     const gone = this.gone.get(key) ?? [];
     if (prev && prev.node === record.node && prev.at === record.at) {
       this.records.set(key, { ...record });
-      return undefined;
+      return {};
     }
-    if (gone.some(([node, at]) => node === record.node && at === record.at)) return undefined;
+    if (gone.some(([node, at]) => node === record.node && at === record.at)) return { superseded: true };
     this.records.set(key, { ...record });
-    if (!prev) return undefined;
+    if (!prev) return {};
     this.gone.set(key, [[prev.node, prev.at] as [string, number], ...gone].slice(0, REPLACED_REMEMBERED));
-    return prev;
+    return { replaced: prev };
   }
 
   async remove(record: SocketRecord): Promise<boolean> {

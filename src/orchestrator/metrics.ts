@@ -70,7 +70,7 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
   });
   const decisions = new Counter({ name: 'beacon_orchestrator_connection_decisions_total', help: 'connection requests decided, by final status', labelNames: ['status'], registers: [registry] });
   const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
-  const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), and sockets replaced across nodes that this orchestrator told the old node to close (replaced)', labelNames: ['type'], registers: [registry] });
+  const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)', labelNames: ['type'], registers: [registry] });
   new Gauge({
     name: 'beacon_orchestrator_nodes',
     help: 'processor nodes in the directory',

@@ -1,6 +1,7 @@
 // One test body for every SocketRecordStore (memory and Redis): every orchestrator puts every
 // socket.open, in any interleaving; a replacement is reported by exactly one put, and a late put
-// of a socket that was replaced since neither overwrites its successor nor reports anything.
+// of a socket that was replaced since neither overwrites its successor nor reports a replacement
+// (it says `superseded`: that socket is to be closed, if it still is open).
 import { expect } from 'vitest';
 import type { SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 
@@ -11,17 +12,17 @@ export async function replacementReportedOnce(a: SocketRecordStore, b: SocketRec
   const first = rec('n1', 1000);
   const second = rec('n2', 2000);
   const third = rec('n1', 3000);
-  expect(await a.put(first)).toBeUndefined();
-  expect(await b.put(first)).toBeUndefined(); // the same socket again: not a replacement
-  expect(await a.put(second)).toEqual(first); // reported once...
-  expect(await b.put(second)).toBeUndefined(); // ...not by the second orchestrator
-  // A late put of the replaced socket (an orchestrator that lagged): nothing changes.
-  expect(await b.put(first)).toBeUndefined();
+  expect(await a.put(first)).toEqual({});
+  expect(await b.put(first)).toEqual({}); // the same socket again: not a replacement
+  expect(await a.put(second)).toEqual({ replaced: first }); // reported once...
+  expect(await b.put(second)).toEqual({}); // ...not by the second orchestrator
+  // A late put of the replaced socket (an orchestrator that lagged): nothing written.
+  expect(await b.put(first)).toEqual({ superseded: true });
   expect(await a.get('officer', 'o-repl')).toEqual(second);
   // Back on the first node; two late puts of the earlier sockets arrive after it.
-  expect(await b.put(third)).toEqual(second);
-  expect(await a.put(second)).toBeUndefined();
-  expect(await a.put(first)).toBeUndefined();
+  expect(await b.put(third)).toEqual({ replaced: second });
+  expect(await a.put(second)).toEqual({ superseded: true });
+  expect(await a.put(first)).toEqual({ superseded: true });
   expect(await b.get('officer', 'o-repl')).toEqual(third);
   expect(await a.remove(second)).toBe(false);
   expect(await a.remove(third)).toBe(true);

@@ -26,8 +26,8 @@ describe('MemorySocketRecords', () => {
 
   it('replaces by (role, profile) and removes only the same socket', async () => {
     const s = new MemorySocketRecords();
-    expect(await s.put(rec())).toBeUndefined();
-    expect(await s.put(rec({ node: 'n2', at: 2 }))).toMatchObject({ node: 'n1' });
+    expect(await s.put(rec())).toEqual({});
+    expect(await s.put(rec({ node: 'n2', at: 2 }))).toMatchObject({ replaced: { node: 'n1' } });
     expect(await s.remove(rec())).toBe(false); // the old socket's late close
     expect(await s.get('officer', 'o-1')).toMatchObject({ node: 'n2' });
     expect(await s.get('citizen', 'o-1')).toBeUndefined();

@@ -41,12 +41,12 @@ const rec = (profileId: string, node: string, at = 1000, role: 'officer' | 'citi
 describe('RedisSocketRecords', () => {
   it('puts, gets and removes a record; remove is compare-and-delete', async () => {
     const s = new RedisSocketRecords(conn, { prefix: 'r1' });
-    expect(await s.put(rec('o1', 'n1'))).toBeUndefined();
+    expect(await s.put(rec('o1', 'n1'))).toEqual({});
     expect(await s.get('officer', 'o1')).toEqual(rec('o1', 'n1'));
     expect(await s.get('citizen', 'o1')).toBeUndefined();
 
     // The profile reconnects to n2: the late close of the n1 socket must not delete the n2 record.
-    expect(await s.put(rec('o1', 'n2', 2000))).toEqual(rec('o1', 'n1'));
+    expect(await s.put(rec('o1', 'n2', 2000))).toEqual({ replaced: rec('o1', 'n1') });
     expect(await s.remove(rec('o1', 'n1'))).toBe(false);
     expect(await s.get('officer', 'o1')).toEqual(rec('o1', 'n2', 2000));
     // Same node, replaced by a newer socket: the old socket's close keeps the new record.

@@ -5,7 +5,7 @@
 // spread over a cluster; a SET per node listing the records it owns, and a SET of such nodes, so
 // the records of a node that died can be found and removed (`reapDeadNodes`). The per-node SET is
 // written before the record, so a record never exists without its index entry.
-import { REPLACED_REMEMBERED, type NodeStats, type SocketRecord, type SocketRecordStore } from '../../coordination/index.js';
+import { REPLACED_REMEMBERED, type NodeStats, type PutResult, type SocketRecord, type SocketRecordStore } from '../../coordination/index.js';
 import type { Role } from '../../protocol/index.js';
 import type { RedisConnection } from './connect.js';
 import { checkId, checkNumber, DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
@@ -96,7 +96,7 @@ export class RedisSocketRecords implements SocketRecordStore {
     this.statsTtlMs = options.statsTtlMs ?? 15_000;
   }
 
-  async put(record: SocketRecord): Promise<SocketRecord | undefined> {
+  async put(record: SocketRecord): Promise<PutResult> {
     checkRecord(record);
     const member = `${record.role}:${record.profileId}`;
     const stored: SocketRecord = {
@@ -117,14 +117,19 @@ export class RedisSocketRecords implements SocketRecordStore {
       this.conn.eval<[string, unknown]>(PUT, [this.keys.socket(record.role, record.profileId)], [JSON.stringify(stored), record.node, String(record.at), String(REPLACED_REMEMBERED)]),
     ]);
     const [outcome, prevRaw] = reply;
-    if (outcome !== 'replaced') return undefined;
+    if (outcome === 'stale') {
+      // Not written: the node's index entry added above belongs to no record of this node now.
+      if (parseRecord(prevRaw)?.node !== record.node) await this.conn.send(['SREM', nodeSet, member], nodeSet).catch(() => {});
+      return { superseded: true };
+    }
+    if (outcome !== 'replaced') return {};
     const prev = parseRecord(prevRaw);
     if (prev && prev.node !== record.node) {
       // The profile moved to another node: the old node's index entry is stale now.
       const old = this.keys.nodeSockets(prev.node);
       await this.conn.send(['SREM', old, member], old).catch(() => {});
     }
-    return prev;
+    return prev ? { replaced: prev } : {};
   }
 
   async remove(record: SocketRecord): Promise<boolean> {
