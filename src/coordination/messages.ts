@@ -31,7 +31,11 @@ export interface NodeStats {
 
 /** Processor → orchestrators. */
 export type ToOrchestrator =
-  | { type: 'socket.open'; record: SocketRecord }
+  /**
+   * `again`: a re-announcement of a socket that was open already (after a Redis outage), not a new
+   * open: it replaces no other socket (the order of re-announcements says nothing about which is newer).
+   */
+  | { type: 'socket.open'; record: SocketRecord; again?: boolean }
   | { type: 'socket.close'; record: SocketRecord; reason: string }
   /** An officer said `avail`: `record.available` is the new state. */
   | { type: 'socket.avail'; record: SocketRecord }
@@ -48,9 +52,29 @@ export type ToProcessor =
       expiresAt: number;
     }
   /** Deliver `conn` to whichever of the two parties hold a socket on this node. */
-  | { type: 'conn.update'; conn: Omit<ConnMessage, 't'> };
+  | { type: 'conn.update'; conn: Omit<ConnMessage, 't'> }
+  /**
+   * A newer socket of the same profile opened on another node: close this node's socket of
+   * `record` with `bye: replaced`, only if it is still that very socket (same node and `at`).
+   */
+  | { type: 'socket.replaced'; record: SocketRecord };
 
 export type BusMessage = ToOrchestrator | ToProcessor;
+
+/** Shape check of a record received from the network (the Redis bus parses with it). */
+export function isSocketRecord(r: unknown): r is SocketRecord {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return false;
+  const x = r as Record<string, unknown>;
+  return (
+    typeof x.node === 'string' &&
+    typeof x.url === 'string' &&
+    (x.role === 'officer' || x.role === 'citizen') &&
+    typeof x.profileId === 'string' &&
+    typeof x.zip === 'string' &&
+    typeof x.at === 'number' &&
+    Number.isFinite(x.at)
+  );
+}
 
 export const ORCHESTRATOR_CHANNEL = 'beacon:orch';
 export const nodeChannel = (nodeId: string): string => `beacon:node:${nodeId}`;

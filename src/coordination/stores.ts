@@ -5,10 +5,30 @@
 import type { ConnectionRecord, ConnectionStatus, Role } from '../protocol/index.js';
 import type { NodeStats, SocketRecord } from './messages.js';
 
+/**
+ * Sockets a record remembers having replaced (newest first), so a put that arrives late for one
+ * of them (another orchestrator's, for the same socket.open) neither overwrites its successor nor
+ * reports a replacement again.
+ */
+export const REPLACED_REMEMBERED = 8;
+
+/** What `SocketRecordStore.put` found. */
+export interface PutResult {
+  /** Another socket of the profile whose record this put replaced (reported by one put only). */
+  replaced?: SocketRecord;
+  /** This socket was replaced already by a newer one of the profile: nothing was written. */
+  superseded?: boolean;
+}
+
 /** Busy-socket records (SPEC §1 step 1) and free/busy counts per node. */
 export interface SocketRecordStore {
-  /** Records an open socket; resolves the record it replaced (another socket of the same profile), if any. */
-  put(record: SocketRecord): Promise<SocketRecord | undefined>;
+  /**
+   * Records an open socket. Every orchestrator puts every `socket.open`, so the same socket is put
+   * several times: only the first put reports the record it replaced, and a put of a socket that a
+   * newer one replaced since writes nothing and says `superseded` (the store remembers the sockets
+   * a record replaced). So in the whole cluster each replacement is reported once.
+   */
+  put(record: SocketRecord): Promise<PutResult>;
   /** Removes the record only if it is still this socket's (same node and open time); true when removed. */
   remove(record: SocketRecord): Promise<boolean>;
   get(role: Role, profileId: string): Promise<SocketRecord | undefined>;

@@ -116,7 +116,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       const socks = processor.replica.sockets();
       for (const r of socks) {
         records.put(r).catch(() => {});
-        bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record: r });
+        bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record: r, again: true });
       }
       logger.info({ sockets: socks.length }, 're-announced open sockets after Redis came back');
     };

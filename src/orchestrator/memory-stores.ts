@@ -7,17 +7,20 @@ import type {
   FinalStatus,
   NewRequest,
   NodeStats,
+  PutResult,
   RequestStore,
   SocketRecord,
   SocketRecordStore,
   StoredRequest,
   TransitionResult,
 } from '../coordination/index.js';
-import { isPendingAt, newPendingRequest } from '../coordination/index.js';
+import { isPendingAt, newPendingRequest, REPLACED_REMEMBERED } from '../coordination/index.js';
 import type { Role } from '../protocol/index.js';
 
 export class MemorySocketRecords implements SocketRecordStore {
   private readonly records = new Map<string, SocketRecord>();
+  /** Per record key, the sockets it replaced (node, at), newest first: as the Redis PUT's `gone`. */
+  private readonly gone = new Map<string, [string, number][]>();
   private readonly stats = new Map<string, { stats: NodeStats; receivedAt: number }>();
 
   constructor(
@@ -28,11 +31,19 @@ export class MemorySocketRecords implements SocketRecordStore {
     } = {},
   ) {}
 
-  async put(record: SocketRecord): Promise<SocketRecord | undefined> {
+  async put(record: SocketRecord): Promise<PutResult> {
     const key = `${record.role}:${record.profileId}`;
     const prev = this.records.get(key);
+    const gone = this.gone.get(key) ?? [];
+    if (prev && prev.node === record.node && prev.at === record.at) {
+      this.records.set(key, { ...record });
+      return {};
+    }
+    if (gone.some(([node, at]) => node === record.node && at === record.at)) return { superseded: true };
     this.records.set(key, { ...record });
-    return prev;
+    if (!prev) return {};
+    this.gone.set(key, [[prev.node, prev.at] as [string, number], ...gone].slice(0, REPLACED_REMEMBERED));
+    return { replaced: prev };
   }
 
   async remove(record: SocketRecord): Promise<boolean> {
@@ -41,6 +52,7 @@ export class MemorySocketRecords implements SocketRecordStore {
     // A newer socket of the same profile (on this or another node) keeps its record.
     if (!cur || cur.node !== record.node || cur.at !== record.at) return false;
     this.records.delete(key);
+    this.gone.delete(key);
     return true;
   }
 

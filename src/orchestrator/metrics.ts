@@ -72,7 +72,7 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
   const accepting = new Gauge({ name: 'beacon_orchestrator_connections_accepting', help: 'accepted by the officer, not yet in the stream: appends this orchestrator is retrying', registers: [registry] });
   const acceptClaims = new Counter({ name: 'beacon_orchestrator_accepting_claims_total', help: 'accepting requests taken over after their owner\'s lease ran out (an orchestrator died or stalled)', registers: [registry] });
   const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
-  const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors', labelNames: ['type'], registers: [registry] });
+  const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)', labelNames: ['type'], registers: [registry] });
   new Gauge({
     name: 'beacon_orchestrator_nodes',
     help: 'processor nodes in the directory',

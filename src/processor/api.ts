@@ -68,8 +68,10 @@ export interface Processor {
 /** What distributed mode needs from a processor to replicate officers between nodes. */
 export interface ReplicaSeam {
   /**
-   * Puts (or with `pos` null removes) an officer whose socket is on another node. Ignored for an
-   * id that has a socket on this node (the local one wins).
+   * Puts (or with `pos` null removes) an officer whose socket is on another node. A put is
+   * ignored for an id that has a socket on this node (the local one wins, from its first `loc`);
+   * a removal only ever removes a remote entry, so it also applies while the local socket has
+   * sent no position yet (the local socket's open already dropped the replica, LiveIndex.dropReplica).
    */
   applyRemoteOfficer(id: string, pos: { lat: number; lng: number } | null, profile: PublicProfile): void;
   /** True when the officer has a socket on this node. */

@@ -148,7 +148,8 @@ export class LiveIndex {
     const since = this.opts.mono();
     let o = this.officers.get(id);
     if (pos === null) {
-      if (!o) return;
+      // A replica's removal never removes a local officer: that entry is another socket's.
+      if (!o || (meta.remote === true && !o.remote)) return;
       this.officers.delete(id);
       this.officerIndex.remove(id);
       for (const cid of o.exactFor) this.citizens.get(cid)?.grants.delete(o);
@@ -185,6 +186,16 @@ export class LiveIndex {
     }
     // Citizens whose watch circle holds the new point may get a nearer officer or a new alert.
     this.watches.forEachContaining(pos.lat, pos.lng, (cid) => this.markDirty(cid, since));
+  }
+
+  /**
+   * A local socket of this officer opened: a remote replica of it (another socket's position,
+   * distributed mode) stops serving now. The local officer is served from its first `loc`, like
+   * any new officer; until then replica updates and removals of it must not keep a stale point.
+   */
+  dropReplica(id: string): void {
+    const o = this.officers.get(id);
+    if (o?.remote) this.applyOfficer(id, null, { profile: o.profile, remote: true });
   }
 
   addCitizen(id: string): void {

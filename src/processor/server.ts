@@ -14,6 +14,7 @@ import { ExpiryQueue } from './expiry-queue.js';
 import { closeAll, expireCredentials, expireWindows, onClose, onOpen } from './lifecycle.js';
 import { LiveIndex, type LiveSink } from './live.js';
 import { createMetrics } from './metrics.js';
+import { onSocketReplaced } from './replaced.js';
 import { onBusMessage } from './requests.js';
 import { isBacklogged, send, sendCorked, type SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
@@ -120,7 +121,11 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           refuseReason: () =>
             draining ? 'this node is draining; ask the orchestrator for a new socket' : busy() >= config.MAX_SOCKETS ? 'this node is full (MAX_SOCKETS); ask the orchestrator again' : null,
         }),
-      open: (ws) => onOpen(ctx, ws),
+      open: (ws) => {
+        onOpen(ctx, ws);
+        const ud = ws.getUserData();
+        if (ud.role === 'officer' && !ud.closed) ctx.live.dropReplica(ud.id);
+      },
       message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
       drain: (ws) => {
         const ud = ws.getUserData();
@@ -157,7 +162,8 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
 
   const unsubscribe = bus.subscribe(nodeChannel(nodeId), (msg) => {
     try {
-      onBusMessage(ctx, msg);
+      if (msg.type === 'socket.replaced') onSocketReplaced(ctx, msg.record);
+      else onBusMessage(ctx, msg);
     } catch (e) {
       logger.error({ err: e, type: msg.type }, 'bus message handler failed');
     }
@@ -206,7 +212,10 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     liveSnapshot: (cellOf) => ctx.live.snapshot(cellOf),
     replica: {
       applyRemoteOfficer(id, pos, profile) {
-        if (stopped || officers.has(id)) return;
+        // A socket of the officer here owns its entry: another node's position of it is not
+        // taken (the local one comes with its `loc`). Removals always pass: the index applies
+        // them to a remote entry only, so a stale replica never outlives the other socket.
+        if (stopped || (pos !== null && officers.has(id))) return;
         ctx.live.applyOfficer(id, pos, { profile, remote: true });
       },
       isLocalOfficer: (id) => officers.has(id),

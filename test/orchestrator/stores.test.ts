@@ -4,6 +4,7 @@ import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/co
 import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
 import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
+import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 
 const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
 
@@ -19,10 +20,15 @@ describe('MemorySocketRecords', () => {
     await availabilityFollowsTheSocket(new MemorySocketRecords());
   });
 
+  it('reports each replacement once however often the sockets are put', async () => {
+    const s = new MemorySocketRecords();
+    await replacementReportedOnce(s, s);
+  });
+
   it('replaces by (role, profile) and removes only the same socket', async () => {
     const s = new MemorySocketRecords();
-    expect(await s.put(rec())).toBeUndefined();
-    expect(await s.put(rec({ node: 'n2', at: 2 }))).toMatchObject({ node: 'n1' });
+    expect(await s.put(rec())).toEqual({});
+    expect(await s.put(rec({ node: 'n2', at: 2 }))).toMatchObject({ replaced: { node: 'n1' } });
     expect(await s.remove(rec())).toBe(false); // the old socket's late close
     expect(await s.get('officer', 'o-1')).toMatchObject({ node: 'n2' });
     expect(await s.get('citizen', 'o-1')).toBeUndefined();

@@ -58,6 +58,28 @@ describe('LiveIndex', () => {
     expect(out).toEqual([{ to: 'c', msg: { t: 'nearest', officer: null, dist: null }, reply: false }]);
   });
 
+  it('dropReplica removes a remote entry only; a replica removal never removes a local officer', () => {
+    const { live, out, flush } = setup();
+    live.addCitizen('c');
+    live.citizenLoc('c', P.lat, P.lng);
+    live.applyOfficer('o', at(100), { profile: {}, remote: true });
+    flush();
+    out.length = 0;
+    live.dropReplica('o'); // a local socket of `o` opened here
+    flush();
+    expect(out).toEqual([{ to: 'c', msg: { t: 'nearest', officer: null, dist: null }, reply: false }]);
+    expect(live.hasOfficer('o')).toBe(false);
+    live.applyOfficer('o', at(120), { profile: {} }); // its first loc
+    live.dropReplica('o');
+    live.applyOfficer('o', null, { profile: {}, remote: true }); // the other node's late removal
+    flush();
+    expect(live.hasOfficer('o')).toBe(true);
+    expect(out.filter((o) => o.msg.t === 'nearest').at(-1)!.msg).toMatchObject({ officer: { id: 'o', ...at(120) } });
+    // The local officer is still served: a citizen loc finds it.
+    live.citizenLoc('c', P.lat, P.lng);
+    expect(out.at(-1)!.msg).toMatchObject({ t: 'nearest', officer: { id: 'o' } });
+  });
+
   it('coalesces many moves into one push carrying the latest position', () => {
     const { live, out, flush } = setup();
     live.addCitizen('c');

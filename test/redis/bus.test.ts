@@ -76,12 +76,26 @@ describe('RedisBus on a single Redis', () => {
     await waitFor(() => a.isReady);
     const raw = conn();
     await raw.ready();
-    for (const p of ['{', 'null', '42', '[]', '"str"', '{"type":"teleport"}', '{"type":7}', JSON.stringify({ type: 'node.stats', pad: 'x'.repeat(70_000) })]) {
+    // socket.replaced closes a socket: a message without a whole record is dropped too.
+    const badRecords = [{ at: '5' }, { role: 'admin' }].map((over) => ({ node: 'n1', url: 'ws://x', role: 'officer', profileId: 'o', zip: '1', at: 5, ...over }));
+    const hostile = [
+      '{',
+      'null',
+      '42',
+      '[]',
+      '"str"',
+      '{"type":"teleport"}',
+      '{"type":7}',
+      JSON.stringify({ type: 'node.stats', pad: 'x'.repeat(70_000) }),
+      '{"type":"socket.replaced"}',
+      ...badRecords.map((record) => JSON.stringify({ type: 'socket.replaced', record })),
+    ];
+    for (const p of hostile) {
       await raw.send(['PUBLISH', 'beacon:hostile', p]);
     }
     a.publish('beacon:hostile', stats('ok'));
     await waitFor(() => got.length === 1);
-    expect(a.stats.malformed).toBe(8);
+    expect(a.stats.malformed).toBe(11);
     expect(threw).toBe(1);
     expect(a.stats.handlerErrors).toBe(1);
   });

@@ -12,6 +12,7 @@ import type { SocketRecord } from '../../src/coordination/index.js';
 import type { EstablishedConnectionEvent } from '../../src/protocol/index.js';
 import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
+import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 let server: RedisServer;
@@ -41,12 +42,12 @@ const rec = (profileId: string, node: string, at = 1000, role: 'officer' | 'citi
 describe('RedisSocketRecords', () => {
   it('puts, gets and removes a record; remove is compare-and-delete', async () => {
     const s = new RedisSocketRecords(conn, { prefix: 'r1' });
-    expect(await s.put(rec('o1', 'n1'))).toBeUndefined();
+    expect(await s.put(rec('o1', 'n1'))).toEqual({});
     expect(await s.get('officer', 'o1')).toEqual(rec('o1', 'n1'));
     expect(await s.get('citizen', 'o1')).toBeUndefined();
 
     // The profile reconnects to n2: the late close of the n1 socket must not delete the n2 record.
-    expect(await s.put(rec('o1', 'n2', 2000))).toEqual(rec('o1', 'n1'));
+    expect(await s.put(rec('o1', 'n2', 2000))).toEqual({ replaced: rec('o1', 'n1') });
     expect(await s.remove(rec('o1', 'n1'))).toBe(false);
     expect(await s.get('officer', 'o1')).toEqual(rec('o1', 'n2', 2000));
     // Same node, replaced by a newer socket: the old socket's close keeps the new record.
@@ -60,6 +61,10 @@ describe('RedisSocketRecords', () => {
 
   it('records an officer availability on its own socket record only', async () => {
     await availabilityFollowsTheSocket(new RedisSocketRecords(conn, { prefix: 'r-avail' }));
+  });
+
+  it('reports each replacement once across two orchestrators, and late puts change nothing', async () => {
+    await replacementReportedOnce(new RedisSocketRecords(conn, { prefix: 'r-repl' }), new RedisSocketRecords(conn2, { prefix: 'r-repl' }));
   });
 
   it('clears the records of a node whose heartbeat expired, and only those', async () => {

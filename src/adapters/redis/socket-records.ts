@@ -5,7 +5,7 @@
 // spread over a cluster; a SET per node listing the records it owns, and a SET of such nodes, so
 // the records of a node that died can be found and removed (`reapDeadNodes`). The per-node SET is
 // written before the record, so a record never exists without its index entry.
-import type { NodeStats, SocketRecord, SocketRecordStore } from '../../coordination/index.js';
+import { REPLACED_REMEMBERED, type NodeStats, type PutResult, type SocketRecord, type SocketRecordStore } from '../../coordination/index.js';
 import type { Role } from '../../protocol/index.js';
 import type { RedisConnection } from './connect.js';
 import { checkId, checkNumber, DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
@@ -13,11 +13,35 @@ import { LuaScript } from './lua.js';
 
 export type { SocketRecordStore };
 
-// KEYS: record.  ARGV: json. Returns the previous record or false.
+// KEYS: record.  ARGV: json, node, at, how many replaced sockets to remember.
+// Returns {outcome, previous json or false}: 'new' (no record), 'same' (this socket's own record,
+// rewritten: every orchestrator records each open), 'replaced' (another socket's record, now
+// remembered in \`gone\`), 'stale' (this socket is in \`gone\`: it was replaced already; nothing written).
 const PUT = new LuaScript(`
 local prev = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1])
-return prev`);
+local rec = cjson.decode(ARGV[1])
+local at = tonumber(ARGV[3])
+local outcome = 'new'
+if prev then
+  local ok, r = pcall(cjson.decode, prev)
+  if ok and type(r) == 'table' then
+    local gone = type(r.gone) == 'table' and r.gone or {}
+    if r.node == ARGV[2] and r.at == at then
+      outcome = 'same'
+      if #gone > 0 then rec.gone = gone end
+    else
+      for _, g in ipairs(gone) do
+        if type(g) == 'table' and g[1] == ARGV[2] and g[2] == at then return {'stale', prev} end
+      end
+      outcome = 'replaced'
+      local kept = {{r.node, r.at}}
+      for i = 1, math.min(#gone, tonumber(ARGV[4]) - 1) do kept[#kept + 1] = gone[i] end
+      rec.gone = kept
+    end
+  end
+end
+redis.call('SET', KEYS[1], cjson.encode(rec))
+return {outcome, prev or false}`);
 
 // KEYS: record.  ARGV: node, at ('' = any). 1 removed; 0 absent or another node's; -1 a newer
 // socket of the same node holds it (its index entry must stay).
@@ -72,7 +96,7 @@ export class RedisSocketRecords implements SocketRecordStore {
     this.statsTtlMs = options.statsTtlMs ?? 15_000;
   }
 
-  async put(record: SocketRecord): Promise<SocketRecord | undefined> {
+  async put(record: SocketRecord): Promise<PutResult> {
     checkRecord(record);
     const member = `${record.role}:${record.profileId}`;
     const stored: SocketRecord = {
@@ -87,18 +111,25 @@ export class RedisSocketRecords implements SocketRecordStore {
     // Sent together (one round trip, pipelined); on a single connection they are written in this
     // order, so the index entries precede the record.
     const nodeSet = this.keys.nodeSockets(record.node);
-    const [, , prevRaw] = await Promise.all([
+    const [, , reply] = await Promise.all([
       this.conn.send(['SADD', this.keys.socketNodes, record.node], this.keys.socketNodes),
       this.conn.send(['SADD', nodeSet, member], nodeSet),
-      this.conn.eval(PUT, [this.keys.socket(record.role, record.profileId)], [JSON.stringify(stored)]),
+      this.conn.eval<[string, unknown]>(PUT, [this.keys.socket(record.role, record.profileId)], [JSON.stringify(stored), record.node, String(record.at), String(REPLACED_REMEMBERED)]),
     ]);
+    const [outcome, prevRaw] = reply;
+    if (outcome === 'stale') {
+      // Not written: the node's index entry added above belongs to no record of this node now.
+      if (parseRecord(prevRaw)?.node !== record.node) await this.conn.send(['SREM', nodeSet, member], nodeSet).catch(() => {});
+      return { superseded: true };
+    }
+    if (outcome !== 'replaced') return {};
     const prev = parseRecord(prevRaw);
     if (prev && prev.node !== record.node) {
       // The profile moved to another node: the old node's index entry is stale now.
       const old = this.keys.nodeSockets(prev.node);
       await this.conn.send(['SREM', old, member], old).catch(() => {});
     }
-    return prev;
+    return prev ? { replaced: prev } : {};
   }
 
   async remove(record: SocketRecord): Promise<boolean> {
@@ -213,8 +244,11 @@ function checkRecord(r: SocketRecord): void {
 function parseRecord(v: unknown): SocketRecord | undefined {
   if (typeof v !== 'string') return undefined;
   try {
-    const r = JSON.parse(v) as SocketRecord;
-    return typeof r === 'object' && r !== null && typeof r.node === 'string' ? r : undefined;
+    const r = JSON.parse(v) as SocketRecord & { gone?: unknown };
+    if (typeof r !== 'object' || r === null || typeof r.node !== 'string') return undefined;
+    // `gone` is the store's own bookkeeping (PUT), not part of the record.
+    delete r.gone;
+    return r;
   } catch {
     return undefined;
   }
