@@ -103,6 +103,7 @@ export const SETTINGS = {
   MAX_SOCKETS: s('100000', int(1, 10_000_000), 'sockets one processor accepts'),
   MAX_BACKPRESSURE_BYTES: s('262144', int(1024, 64 * 1024 * 1024), 'a socket with more unsent bytes than this is closed'),
   IDLE_TIMEOUT_S: s('120', int(8, 960), 'a socket that sends nothing for this long is closed (clients ping)'),
+  DRAIN_TIMEOUT_MS: s('10000', int(1000, 600_000), 'SIGTERM exits within this; HTTP clients still open at half of it are cut off'),
   LOG_LEVEL: s('info', level, 'pino log level'),
   METRICS_TOKEN: s('', optStr, `bearer token (≥ ${MIN_METRICS_TOKEN_LENGTH} chars) every /metrics then requires; a processor serves /metrics on its device port only with it`),
   METRICS_PORT: s('', optPort, 'distributed processor: /metrics and /healthz on this separate port instead (unset: off; 0: any free port)'),

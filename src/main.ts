@@ -7,8 +7,6 @@ import { createLogger } from './log.js';
 import { exitOnStopSignals } from './shutdown.js';
 import { DOCS_PATH } from './orchestrator/index.js';
 
-/** A stop that takes longer than this (a stuck socket or disk) is cut short with exit 1. */
-
 const USAGE = `Beacon — real-time proximity service (embedded mode: orchestrator + one processor, no Redis)
 
 Usage: npm start                      (beacon all)
@@ -84,7 +82,7 @@ async function main(): Promise<void> {
     ].join('\n') + '\n',
   );
 
-  exitOnStopSignals(logger, 'stopping: no new assignments, draining sockets, flushing the stream', () => beacon.close());
+  exitOnStopSignals(logger, 'stopping: no new assignments, draining sockets, flushing the stream', () => beacon.close(), config.DRAIN_TIMEOUT_MS);
 }
 
 main().catch((e) => {

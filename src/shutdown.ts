@@ -1,10 +1,9 @@
 // Graceful stop on SIGTERM/SIGINT for every entry point: close once, exit 0 when done, exit 1 on
-// failure, on timeout, or on a second signal (an operator who insists).
+// failure, on timeout (DRAIN_TIMEOUT_MS: slow HTTP clients are cut off at half of it, so only a
+// stuck disk or store gets here), or on a second signal (an operator who insists).
 import type { Logger } from './log.js';
 
-export const SHUTDOWN_TIMEOUT_MS = 15_000;
-
-export function exitOnStopSignals(logger: Logger, message: string, close: () => Promise<void>, timeoutMs = SHUTDOWN_TIMEOUT_MS): void {
+export function exitOnStopSignals(logger: Logger, message: string, close: () => Promise<void>, timeoutMs: number): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

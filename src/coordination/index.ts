@@ -3,3 +3,4 @@ export * from './bus.js';
 export * from './directory.js';
 export * from './stream.js';
 export * from './stores.js';
+export * from './unavailable.js';

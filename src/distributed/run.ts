@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  exitOnStopSignals(logger, `stopping the ${role}`, () => running.close());
+  exitOnStopSignals(logger, `stopping the ${role}`, () => running.close(), config.DRAIN_TIMEOUT_MS);
 }
 
 main().catch((e) => {

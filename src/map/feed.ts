@@ -11,12 +11,19 @@ import type { Viewport } from './state.js';
 
 export const FEED_PATH = '/map/feed';
 /** Close codes of the feed (4xxx: application). */
-export const FEED_CLOSE = { unauthorized: 4401, abuse: 4429, full: 4503 } as const;
+export const FEED_CLOSE = { unauthorized: 4401, authTimeout: 4408, abuse: 4429, full: 4503 } as const;
 
 /** Room for an identity provider's token (RS256 JWTs run to a few KiB); views are tiny. */
 const MAX_FRAME_BYTES = 10 * 1024;
-const AUTH_TIMEOUT_MS = 5000;
-const MAX_CLIENTS = 50;
+/** An unauthenticated socket must authenticate within this (the page sends its token on open). */
+export const FEED_AUTH_TIMEOUT_MS = 2000;
+/** Authenticated operators; unauthenticated sockets never count here, so they cannot lock operators out. */
+const MAX_OPERATORS = 50;
+/**
+ * Unauthenticated sockets have their own small share: beyond it the oldest is closed (4503), so a
+ * flood of them costs an operator at most a retry, never the feed.
+ */
+export const FEED_MAX_UNAUTHENTICATED = 8;
 /** Frames per second an operator page may send (viewport changes are debounced by the page). */
 const RATE_PER_S = 10;
 const BURST = 20;
@@ -48,6 +55,8 @@ export function parseViewport(m: Record<string, unknown>): Viewport | null {
 
 export class Feed {
   readonly clients = new Set<FeedClient>();
+  /** Unauthenticated clients, oldest first. */
+  private readonly pending = new Set<FeedClient>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, clientTracking: false });
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
   private server: Server | null = null;
@@ -88,7 +97,7 @@ export class Feed {
       if (this.server && this.server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (this.clients.size >= MAX_CLIENTS) {
+    if (this.clients.size - this.pending.size >= MAX_OPERATORS) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -98,11 +107,17 @@ export class Feed {
   private open(ws: WebSocket): void {
     const c: FeedClient = { ws, sub: null, view: null };
     this.clients.add(c);
+    this.pending.add(c);
+    if (this.pending.size > FEED_MAX_UNAUTHENTICATED) {
+      const oldest = this.pending.values().next().value!;
+      this.pending.delete(oldest);
+      oldest.ws.close(FEED_CLOSE.full, 'too many unauthenticated feed sockets; reconnect and authenticate at once');
+    }
     let tokens = BURST;
     let last = Date.now();
     let bad = 0;
     let authing = false;
-    const authTimer = setTimeout(() => c.sub || ws.close(FEED_CLOSE.unauthorized, 'send {t:"auth",token} first'), AUTH_TIMEOUT_MS);
+    const authTimer = setTimeout(() => c.sub || ws.close(FEED_CLOSE.authTimeout, 'authentication timeout: send {t:"auth",token} first'), FEED_AUTH_TIMEOUT_MS);
     authTimer.unref();
     const err = (message: string) => {
       ws.send(JSON.stringify({ t: 'err', message }));
@@ -112,6 +127,7 @@ export class Feed {
     ws.on('close', () => {
       clearTimeout(authTimer);
       this.clients.delete(c);
+      this.pending.delete(c);
     });
     ws.on('message', (data, isBinary) => {
       const t = Date.now();
@@ -136,10 +152,17 @@ export class Feed {
         authing = true;
         void verifyOperator(msg.token, this.o.auth).then((sub) => {
           authing = false;
+          if (ws.readyState !== ws.OPEN) return; // closed (evicted, timed out) while verifying
           if (!sub) {
             ws.close(FEED_CLOSE.unauthorized, 'not a valid operator token');
             return;
           }
+          this.pending.delete(c);
+          if (this.clients.size - this.pending.size > MAX_OPERATORS) {
+            ws.close(FEED_CLOSE.full, 'the operator feed is full');
+            return;
+          }
+          clearTimeout(authTimer);
           c.sub = sub;
           this.o.logger.info({ operator: sub }, 'operator watching the map');
           ws.send(JSON.stringify({ t: 'hello', operator: sub, mode: this.o.mode() }));

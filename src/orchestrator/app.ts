@@ -20,6 +20,7 @@ import { errorHandler, sendError } from './errors.js';
 import { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './metrics.js';
 import { SlidingWindowLimiter, type RateLimiter } from './rate-limit.js';
+import { drainHttp, HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts.js';
 import { Readiness } from './readiness.js';
 import { authenticateHook, lazyChildLoggerFactory, responseHook } from './request-hooks.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -30,7 +31,7 @@ import { socketRoutes } from './routes/sockets.js';
 export type OrchestratorConfig = Pick<
   Config,
   'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT' | 'METRICS_TOKEN'
->;
+> & Partial<Pick<Config, 'DRAIN_TIMEOUT_MS'>>;
 
 export interface OrchestratorOptions {
   config: OrchestratorConfig;
@@ -57,6 +58,8 @@ export interface OrchestratorOptions {
   mapSource?: MapLiveSource;
   /** Certificate and key (TLS_CERT_FILE, TLS_KEY_FILE): HTTPS only (and wss:// for /map/feed). */
   tls?: ServerTls;
+  /** HTTP server timeouts (default HTTP_TIMEOUTS); tests shorten them. */
+  timeouts?: Partial<HttpTimeouts>;
   now?: () => number;
 }
 
@@ -67,7 +70,10 @@ export interface Orchestrator {
   readonly records: SocketRecordStore;
   readonly requests: RequestStore;
   readonly metrics: OrchestratorMetrics;
-  /** Stops taking socket assignments; /readyz answers 503 from now on. */
+  /**
+   * Stops taking socket assignments; /readyz answers 503 from now on. Starts the drain clock:
+   * HTTP requests still open DRAIN_TIMEOUT_MS / 2 later are cut off by close().
+   */
   setDraining(): void;
   /** Listens; resolves the base URL (http://host:port, https:// with TLS). */
   listen(host: string, port: number): Promise<string>;
@@ -92,6 +98,12 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   const limiter = o.limiter ?? new SlidingWindowLimiter(o.config.REQUESTS_PER_MINUTE);
   const auth = new DeviceAuth({ keys: o.deviceKeys, issuer: o.config.JWT_ISSUER, audience: o.config.JWT_AUDIENCE, now });
   let draining = false;
+  let drainStartedAt = 0;
+  const timeouts = { ...HTTP_TIMEOUTS, ...o.timeouts };
+  const startDrain = () => {
+    if (!draining) drainStartedAt = Date.now();
+    draining = true;
+  };
 
   const metrics = createOrchestratorMetrics(
     {
@@ -125,7 +137,12 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
 
   const app: TypedApp = Fastify({
     // The https server has the same request and reply types as the http one the routes are typed for.
-    ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
+    ...(o.tls
+      ? { https: { cert: o.tls.cert, key: o.tls.key, headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } }
+      : { http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } }),
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     // Request logging is ours (onResponse below): fastify's would log the URL, whose query string
     // holds the device's coordinates, and its error logs could carry the Authorization header.
     loggerInstance: logger as FastifyBaseLogger,
@@ -195,9 +212,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     records,
     requests,
     metrics,
-    setDraining() {
-      draining = true;
-    },
+    setDraining: startDrain,
     async listen(host, port) {
       await app.listen({ host, port });
       const addr = app.server.address();
@@ -207,10 +222,17 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     async close() {
       if (closed) return;
       closed = true;
-      draining = true;
+      startDrain();
       unsubscribe();
       map.close();
-      await app.close();
+      // Idle keep-alive sockets go now; a slow or stuck request is cut off at half the budget,
+      // which leaves the other half for decisions in flight and the stream.
+      const cancel = drainHttp(app.server, drainStartedAt + (o.config.DRAIN_TIMEOUT_MS ?? 10_000) / 2);
+      try {
+        await app.close();
+      } finally {
+        cancel();
+      }
       await connections.close();
     },
   };

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HTTP_ERRORS, type HttpErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log.js';
+import { StoreUnavailableError } from '../coordination/unavailable.js';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -54,6 +55,12 @@ export function validationCode(errors: AjvError[], context: string | undefined):
 export function errorHandler(logger: Logger) {
   return (err: FastifyError | HttpError, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof HttpError) return sendError(reply, err.code, err.message);
+    if (err instanceof StoreUnavailableError) {
+      // Redis is down (distributed mode): the client's request is fine, retry once it is back.
+      logger.warn({ method: req.method, route: req.routeOptions.url, err: err.message }, 'store unavailable');
+      reply.header('retry-after', String(err.retryAfterS));
+      return sendError(reply, 'not_ready', 'a shared store is unreachable; retry shortly');
+    }
     const fe = err as FastifyError & { validationContext?: string };
     if (fe.validation) {
       const { code, message } = validationCode(fe.validation as unknown as AjvError[], fe.validationContext);

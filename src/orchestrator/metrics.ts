@@ -1,5 +1,6 @@
 // Prometheus metrics of one orchestrator. Each instance owns its Registry (tests start several in
 // one process; embedded mode appends the processor's registry to the scrape), never the global one.
+import { StoreUnavailableError } from '../coordination/unavailable.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface OrchestratorGauges {
@@ -87,7 +88,12 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
     labelNames: ['role'],
     registers: [registry],
     async collect() {
-      const b = await gauges.busy();
+      // While Redis is down the gauge keeps its last values: /metrics matters most in an outage.
+      const b = await gauges.busy().catch((e: unknown) => {
+        if (e instanceof StoreUnavailableError) return undefined;
+        throw e;
+      });
+      if (!b) return;
       this.set({ role: 'officer' }, b.officers);
       this.set({ role: 'citizen' }, b.citizens);
     },

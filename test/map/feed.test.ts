@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { FEED_CLOSE, FEED_PATH, parseViewport } from '../../src/map/index.js';
+import { FEED_MAX_UNAUTHENTICATED } from '../../src/map/feed.js';
 import { CITIZEN_CELL_RES } from '../../src/map/state.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role } from '../../src/protocol/index.js';
@@ -122,6 +123,24 @@ describe('operator feed', { timeout: 30_000 }, () => {
     const huge = await operatorFeed();
     huge.ws.send(JSON.stringify({ t: 'view', pad: 'x'.repeat(20_000) }));
     expect(await huge.closed).toBe(1009);
+  });
+
+  it('50 unauthenticated sockets hold at most their own small share: an operator still gets the feed', async () => {
+    const idle = await Promise.all(Array.from({ length: 50 }, () => feed()));
+    // At once, not after the others timed out: they never count toward the operator cap.
+    const op = await operatorFeed();
+    await until(() => lastState(op), 10_000, 'a state for the operator');
+    // Over the share, the oldest unauthenticated ones are closed (4503; 4408 if their time ran out first).
+    await until(() => idle.filter((f) => f.ws.readyState === WebSocket.OPEN).length <= FEED_MAX_UNAUTHENTICATED || undefined, 10_000, 'at most the share open');
+    const codes = await Promise.all(idle.map((f) => f.closed));
+    expect(codes.every((c) => c === FEED_CLOSE.full || c === FEED_CLOSE.authTimeout), String(codes)).toBe(true);
+    expect(idle.some((f) => f.msgs.length > 0)).toBe(false);
+    op.ws.close();
+  });
+
+  it('closes an unauthenticated socket after the auth timeout with 4408', async () => {
+    const f = await feed();
+    expect(await f.closed).toBe(FEED_CLOSE.authTimeout);
   });
 
   it('other upgrade paths are refused; the orchestrator keeps serving', async () => {

@@ -17,6 +17,7 @@ import {
   type ToProcessor,
 } from '../../src/coordination/index.js';
 import { createLogger } from '../../src/log.js';
+import type { HttpTimeouts } from '../../src/orchestrator/http-timeouts.js';
 import { createOrchestrator, dedupeWindowFor, FileConnectionStream, STREAM_DIR_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
@@ -47,7 +48,7 @@ export interface OrchFixture {
 
 export async function startOrch(
   over: Partial<OrchestratorConfig> = {},
-  opts: { directory?: ProcessorDirectory; now?: () => number; dataDir?: string } = {},
+  opts: { directory?: ProcessorDirectory; now?: () => number; dataDir?: string; timeouts?: Partial<HttpTimeouts> } = {},
 ): Promise<OrchFixture> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'beacon-orch-')));
   const config = { ...loadConfig({}), ...over };
@@ -65,6 +66,7 @@ export async function startOrch(
     logger: createLogger('silent', 'test'),
     processMetrics: false,
     now: opts.now,
+    timeouts: opts.timeouts,
   });
   const toNode: ToProcessor[] = [];
   bus.subscribe(nodeChannel(NODE.id), (m) => toNode.push(m as ToProcessor));

@@ -10,7 +10,8 @@
 //
 // TLS: a rediss:// URL turns it on (node-redis); `tls` adds the CA to verify the server against
 // (instead of the system CAs) and a client certificate for servers with tls-auth-clients.
-import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
+import { createClient, createCluster, ErrorReply, type RedisClientType, type RedisClusterType } from 'redis';
+import { StoreUnavailableError } from '../../coordination/unavailable.js';
 import type { Logger } from '../../log.js';
 import type { RedisTls } from '../../tls.js';
 import { LuaScript } from './lua.js';
@@ -155,12 +156,19 @@ export class RedisConnection {
 
   /**
    * Sends one command. `firstKey` routes it to the key's slot on a cluster (ignored otherwise).
-   * Rejects at once while disconnected.
+   * Rejects at once while disconnected, with StoreUnavailableError for anything but an error
+   * reply of the server (offline, closed, timed out, socket lost): callers answer "retry later".
    */
   send<T = unknown>(args: string[], firstKey?: string, readonly = false): Promise<T> {
     const opts = { timeout: this.commandTimeoutMs };
-    if (this.single) return this.single.sendCommand(args, opts) as Promise<T>;
-    return this.clusterClient!.sendCommand(firstKey, readonly, args, opts) as Promise<T>;
+    const p = this.single ? this.single.sendCommand(args, opts) : this.clusterClient!.sendCommand(firstKey, readonly, args, opts);
+    return (p as Promise<T>).catch((e: unknown) => {
+      if (e instanceof ErrorReply) throw e;
+      throw new StoreUnavailableError(`redis ${this.name} unavailable: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+        retryAfterS: Math.max(1, Math.ceil((this.options.maxBackoffMs ?? 2000) / 1000)),
+      });
+    });
   }
 
   /** Runs a Lua script by SHA, loading it on NOSCRIPT. All keys must share one slot on a cluster. */

@@ -22,7 +22,7 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
         tags: ['connections'],
         security: [{ bearer: [] }],
         body: ConnectionRequestBody,
-        response: { 202: ConnectionAccepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 429: ErrorBody },
+        response: { 202: ConnectionAccepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -43,7 +43,7 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
         tags: ['connections'],
         security: [{ bearer: [] }],
         params: ConnectionParams,
-        response: { 200: ConnectionRecord, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        response: { 200: ConnectionRecord, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (req) => ctx.connections.get(req.params.id, ctx.device(req)),
