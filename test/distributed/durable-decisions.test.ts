@@ -44,7 +44,9 @@ async function pairWithRequest(dep: Deployment, orch: string) {
   return { officer, citizen, id, status };
 }
 
-describe('durable decisions with Redis', () => {
+// Each test starts a deployment (several processes) and then waits up to ~40 s in steps: its
+// budget covers them, like the other multi-process tests in this folder.
+describe('durable decisions with Redis', { timeout: 90_000 }, () => {
   it('an orchestrator killed while the stream refuses the event: another one takes it over and finishes it, once', async () => {
     d = await startDeployment({ processors: 1, orchestrators: 2, env: { REQUEST_TTL_MS: '30000' } });
     const dep = d;
