@@ -143,7 +143,7 @@ export class Fleet {
   }
 
   private loopRequest(d: Device): void {
-    this.later(uniform(d.mover.r, 2000, 6000), () => {
+    this.later(uniform(d.mover.r, 4000, 10_000), () => {
       if (d.nearest && d.client.state === 'open') {
         this.ledger.requested++;
         d.client.requestConnection(d.nearest).catch((err: { code?: string; status?: number }) => {

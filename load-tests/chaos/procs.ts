@@ -113,6 +113,19 @@ export async function startRedis(): Promise<Redis> {
 /** What restarts had to do differently (reported in the result). */
 export const restartNotes: string[] = [];
 
+/** `ss` summary of the TCP sockets on a local port: why a restart could not listen there. */
+async function socketsOn(port: string): Promise<string> {
+  try {
+    const { stdout } = await execFileP('ss', ['-tanH', `( sport = :${port} )`]);
+    const states = stdout.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]);
+    const count: Record<string, number> = {};
+    for (const st of states) count[st] = (count[st] ?? 0) + 1;
+    return `sockets on it: ${JSON.stringify(count)}`;
+  } catch {
+    return '(ss not available)';
+  }
+}
+
 export interface BeaconNode {
   role: 'orchestrator' | 'processor';
   name: string;
@@ -195,7 +208,7 @@ export async function startNode(role: 'orchestrator' | 'processor', name: string
         } catch (err) {
           if (!/could not listen/.test(String(err)) || Date.now() > deadline) {
             if (role !== 'processor' || !/could not listen/.test(String(err))) throw err;
-            restartNotes.push(`${name}: port ${restartEnv.PROCESSOR_PORT} still in use after 10 s; restarted on a fresh port`);
+            restartNotes.push(`${name}: port ${restartEnv.PROCESSOR_PORT} still in use after 10 s; restarted on a fresh port. ${await socketsOn(restartEnv.PROCESSOR_PORT)}`);
             cur = await launchNode(role, { ...restartEnv, PROCESSOR_PORT: '0' });
             return;
           }

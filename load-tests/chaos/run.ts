@@ -5,6 +5,7 @@
 // every device is served again, and that every citizen's nearest is exact. Writes
 // load-tests/results/chaos.json; exits 1 on any finding, 2 on bad arguments.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintToken } from '../tokens.js';
 import { checkExact, checkStream } from './check.js';
@@ -16,6 +17,7 @@ import { printTable, type ChaosResult } from './report.js';
 const RESULTS = fileURLToPath(new URL('../results/chaos.json', import.meta.url));
 
 interface Plan {
+  out: string;
   officers: number;
   citizens: number;
   warmMs: number;
@@ -26,14 +28,19 @@ interface Plan {
 
 function plan(argv: string[]): Plan {
   const args = argv.filter((a) => a !== '--');
-  const bad = args.filter((a) => a !== '--quick');
-  if (bad.length) {
-    process.stderr.write(`unknown argument ${bad[0]}\nusage: npm run chaos [-- --quick]\n`);
-    process.exit(2);
+  let out = RESULTS;
+  let quick = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--quick') quick = true;
+    else if (args[i] === '--out' && args[i + 1]) out = args[++i];
+    else {
+      process.stderr.write(`unknown argument ${args[i]}\nusage: npm run chaos [-- --quick] [--out results.json]\n`);
+      process.exit(2);
+    }
   }
-  return args.includes('--quick')
-    ? { officers: 8, citizens: 16, warmMs: 4000, settleMs: 3000, recoverTimeoutMs: 30_000, stopMs: 10_000 }
-    : { officers: 40, citizens: 120, warmMs: 15_000, settleMs: 15_000, recoverTimeoutMs: 60_000, stopMs: 10_000 };
+  return quick
+    ? { out, officers: 8, citizens: 16, warmMs: 4000, settleMs: 3000, recoverTimeoutMs: 30_000, stopMs: 10_000 }
+    : { out, officers: 40, citizens: 120, warmMs: 15_000, settleMs: 15_000, recoverTimeoutMs: 60_000, stopMs: 10_000 };
 }
 
 const t0 = Date.now();
@@ -117,10 +124,10 @@ async function main(): Promise<number> {
       durationS: sinceStart(),
     },
   };
-  mkdirSync(fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify(result, null, 2) + '\n');
+  mkdirSync(dirname(p.out), { recursive: true });
+  writeFileSync(p.out, JSON.stringify(result, null, 2) + '\n');
   printTable(result);
-  process.stdout.write(`wrote ${RESULTS}\n`);
+  process.stdout.write(`wrote ${p.out}\n`);
   const failed =
     stream.lost > 0 || stream.duplicated > 0 || stream.unexplained > 0 || stream.mismatched > 0 || !exact.exact || !servedAtEnd || results.some((r) => r.recoveredS === null);
   void (orchestrators satisfies BeaconNode[]);
