@@ -197,23 +197,16 @@ export async function startNode(role: 'orchestrator' | 'processor', name: string
     stop: () => void cur.proc.kill('SIGSTOP'),
     cont: () => void cur.proc.kill('SIGCONT'),
     async restart() {
-      // Right after a kill -9 the port can still be held (sockets of the dead process): retry
-      // for a while, then give up on the port (same NODE_ID, a fresh port) and say so.
-      const deadline = Date.now() + 10_000;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          cur = await launchNode(role, restartEnv);
-          if (attempt > 1) restartNotes.push(`${name}: listened on its port again at attempt ${attempt}`);
-          return;
-        } catch (err) {
-          if (!/could not listen/.test(String(err)) || Date.now() > deadline) {
-            if (role !== 'processor' || !/could not listen/.test(String(err))) throw err;
-            restartNotes.push(`${name}: port ${restartEnv.PROCESSOR_PORT} still in use after 10 s; restarted on a fresh port. ${await socketsOn(restartEnv.PROCESSOR_PORT)}`);
-            cur = await launchNode(role, { ...restartEnv, PROCESSOR_PORT: '0' });
-            return;
-          }
-          await sleep(500);
-        }
+      // Same NODE_ID; the same port when it can be bound. Right after a kill -9 it usually cannot:
+      // the dead process's connections sit in TIME-WAIT and uWS's listen fails on them. Then a
+      // fresh port at once (the orchestrator learns the new URL from the registration), noted
+      // with the socket states on the old port.
+      try {
+        cur = await launchNode(role, restartEnv);
+      } catch (err) {
+        if (role !== 'processor' || !/could not listen/.test(String(err))) throw err;
+        restartNotes.push(`${name}: could not listen on its port ${restartEnv.PROCESSOR_PORT} again (${await socketsOn(restartEnv.PROCESSOR_PORT)}); restarted on a fresh port`);
+        cur = await launchNode(role, { ...restartEnv, PROCESSOR_PORT: '0' });
       }
     },
     output: () => cur.out(),

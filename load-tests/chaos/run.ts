@@ -82,6 +82,7 @@ async function main(): Promise<number> {
     log(`inject: ${f.kind}`);
     await f.inject();
     const over = Date.now();
+    log(`${f.kind}: fault over after ${((over - at) / 1000).toFixed(1)} s; waiting until every device is served again`);
     const ok = await waitFor(() => fleet.unservedSince(over).length === 0, p.recoverTimeoutMs);
     const recoveredS = ok ? Math.round((Date.now() - at) / 100) / 10 : null;
     const left = fleet.unservedSince(over);
