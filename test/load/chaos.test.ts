@@ -1,7 +1,7 @@
 // `npm run chaos -- --quick` as a child process: a real redis-server, 2 orchestrators and
 // 3 processors, four faults under load. Asserts on the JSON it writes, not on speed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,8 +32,9 @@ describe('chaos run (--quick)', () => {
   it('loses and duplicates nothing acknowledged, serves every device again after each fault, ends exact', async () => {
     const out = join(dir, 'chaos.json');
     const run = await runChaos(out, 280_000);
+    const context = `exit ${run.code}\n${run.stdout}\n${run.stderr.slice(-3000)}`;
+    expect(existsSync(out), `no JSON written\n${context}`).toBe(true);
     const r = JSON.parse(readFileSync(out, 'utf8')) as ChaosResult;
-    const context = `${run.stdout}\n${run.stderr.slice(-3000)}`;
     expect(r.faults.map((f) => f.kind), context).toHaveLength(4);
     for (const f of r.faults) expect(f.recoveredS, `${f.kind} never recovered\n${context}`).not.toBeNull();
     expect(r.established.acknowledged, context).toBeGreaterThan(0);
