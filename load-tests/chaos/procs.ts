@@ -197,10 +197,10 @@ export async function startNode(role: 'orchestrator' | 'processor', name: string
     stop: () => void cur.proc.kill('SIGSTOP'),
     cont: () => void cur.proc.kill('SIGCONT'),
     async restart() {
-      // Same NODE_ID; the same port when it can be bound. Right after a kill -9 it usually cannot:
-      // the dead process's connections sit in TIME-WAIT and uWS's listen fails on them. Then a
-      // fresh port at once (the orchestrator learns the new URL from the registration), noted
-      // with the socket states on the old port.
+      // Same NODE_ID; the same port when it can be bound. Right after a kill -9 under load it
+      // usually cannot (the processor's listen fails; only TIME-WAIT sockets are left on the port,
+      // which a bare uWS server binds over fine: cause open). Then a fresh port at once (the
+      // orchestrator learns the new URL from the registration), noted with the socket states.
       try {
         cur = await launchNode(role, restartEnv);
       } catch (err) {
