@@ -57,7 +57,8 @@ export function errorHandler(logger: Logger) {
     if (err instanceof HttpError) return sendError(reply, err.code, err.message);
     if (err instanceof StoreUnavailableError) {
       // Redis is down (distributed mode): the client's request is fine, retry once it is back.
-      logger.warn({ method: req.method, route: req.routeOptions.url, err: err.message }, 'store unavailable');
+      // debug: during an outage every request would log; the Redis connection already warns once.
+      logger.debug({ method: req.method, route: req.routeOptions.url, err: err.message }, 'store unavailable');
       reply.header('retry-after', String(err.retryAfterS));
       return sendError(reply, 'not_ready', 'a shared store is unreachable; retry shortly');
     }
