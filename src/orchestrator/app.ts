@@ -16,11 +16,11 @@ import { listenToProcessors } from './bus-listener.js';
 import { ConnectionService } from './connections.js';
 import { DeviceAuth, type DeviceIdentity } from './device-auth.js';
 import { metricsAccess, ticketSigner, type DeviceKeys } from '../auth/index.js';
-import { errorHandler, sendError } from './errors.js';
+import { clientErrorResponse, errorHandler, sendError } from './errors.js';
 import { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './metrics.js';
 import { SlidingWindowLimiter, type RateLimiter } from './rate-limit.js';
-import { drainHttp, HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts.js';
+import { drainHttp, HTTP_TIMEOUTS, trackSockets, type HttpTimeouts } from './http-timeouts.js';
 import { Readiness } from './readiness.js';
 import { authenticateHook, lazyChildLoggerFactory, responseHook } from './request-hooks.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -138,11 +138,18 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   const app: TypedApp = Fastify({
     // The https server has the same request and reply types as the http one the routes are typed for.
     ...(o.tls
-      ? { https: { cert: o.tls.cert, key: o.tls.key, headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } }
+      ? { https: { cert: o.tls.cert, key: o.tls.key, headersTimeout: timeouts.headersMs, handshakeTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } }
       : { http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs } }),
     requestTimeout: timeouts.requestMs,
     connectionTimeout: timeouts.idleMs,
     keepAliveTimeout: timeouts.keepAliveMs,
+    // Requests during the stop get our `not_ready` (hook below), not fastify's own 503 body.
+    return503OnClosing: false,
+    // A timeout or a request Node cannot parse is answered in the contract's {error, message} shape.
+    clientErrorHandler: (err, socket) => {
+      if (socket.writable && (err as NodeJS.ErrnoException).code !== 'ECONNRESET') socket.end(clientErrorResponse(err));
+      else socket.destroy();
+    },
     // Request logging is ours (onResponse below): fastify's would log the URL, whose query string
     // holds the device's coordinates, and its error logs could carry the Authorization header.
     loggerInstance: logger as FastifyBaseLogger,
@@ -163,6 +170,14 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   app.decorateRequest('device', null);
   app.setErrorHandler(errorHandler(logger));
   app.setNotFoundHandler((_req, reply) => sendError(reply, 'not_found'));
+  const sockets = trackSockets(app.server);
+  let closed = false;
+  // Once the stop began, a request on a kept-alive socket is told to go elsewhere, in the contract's shape.
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closed) return done();
+    reply.header('connection', 'close').header('retry-after', '1');
+    sendError(reply, 'not_ready', 'the service is shutting down; retry shortly');
+  });
   app.addHook('onResponse', responseHook(metrics, logger));
 
   await app.register(swagger, {
@@ -203,7 +218,6 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   await app.ready();
 
   const unsubscribe = listenToProcessors({ bus: o.bus, records, connections, metrics, logger });
-  let closed = false;
 
   return {
     app,
@@ -227,7 +241,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
       map.close();
       // Idle keep-alive sockets go now; a slow or stuck request is cut off at half the budget,
       // which leaves the other half for decisions in flight and the stream.
-      const cancel = drainHttp(app.server, drainStartedAt + (o.config.DRAIN_TIMEOUT_MS ?? 10_000) / 2);
+      const cancel = drainHttp(app.server, sockets, drainStartedAt + (o.config.DRAIN_TIMEOUT_MS ?? 10_000) / 2);
       try {
         await app.close();
       } finally {

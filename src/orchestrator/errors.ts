@@ -76,3 +76,15 @@ export function errorHandler(logger: Logger) {
     return sendError(reply, 'internal');
   };
 }
+
+/**
+ * The raw answer to a request Node itself refused before any route saw it (a timeout, a request it
+ * cannot parse, headers too large): the contract's {error, message}, then the connection closes.
+ */
+export function clientErrorResponse(err: Error): string {
+  const code: HttpErrorCode = (err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+  const { status, message } = HTTP_ERRORS[code];
+  const body = JSON.stringify({ error: code, message });
+  const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}

@@ -2,6 +2,7 @@
 // Every request of this API is a few hundred bytes (bodies ≤ 4 KiB), so a client that takes
 // seconds to send one is broken or hostile: it must not hold a socket (or a SIGTERM) forever.
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface HttpTimeouts {
   /** The request line and headers must arrive within this (slowloris). Node's default is 60 s. */
@@ -28,12 +29,29 @@ export const HTTP_TIMEOUTS: HttpTimeouts = {
 };
 
 /**
- * Drain: idle keep-alive sockets are closed now; sockets still busy (a slow or stuck request) are
- * destroyed at `deadline` (epoch ms). Returns a function that cancels the deadline.
+ * Every TCP socket the server accepted and that is still open. Node's closeAllConnections() reaches
+ * only sockets it tracks as HTTP: with TLS, a client that connected and never finished (or began)
+ * the handshake is not one of them and would hold server.close() until the handshake timeout.
  */
-export function drainHttp(server: Server, deadline: number): () => void {
+export function trackSockets(server: Server): Set<Socket> {
+  const open = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
+  });
+  return open;
+}
+
+/**
+ * Drain: idle keep-alive sockets are closed now; sockets still busy (a slow or stuck request, a
+ * stalled TLS handshake) are destroyed at `deadline` (epoch ms). Returns a function that cancels it.
+ */
+export function drainHttp(server: Server, sockets: Set<Socket>, deadline: number): () => void {
   server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(() => {
+    server.closeAllConnections();
+    for (const s of sockets) s.destroy();
+  }, Math.max(0, deadline - Date.now()));
   timer.unref();
   return () => clearTimeout(timer);
 }

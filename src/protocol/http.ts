@@ -79,6 +79,7 @@ export const HTTP_ERRORS = {
   wrong_role: { status: 403, message: 'the token role may not use this endpoint' },
   id_mismatch: { status: 403, message: 'accountId/profileId do not match the token' },
   not_found: { status: 404, message: 'no such resource' },
+  request_timeout: { status: 408, message: 'the request did not arrive in time' },
   officer_unavailable: { status: 409, message: 'the officer cannot be requested now' },
   rate_limited: { status: 429, message: 'too many requests; retry later' },
   officer_busy: { status: 429, message: 'the officer has too many unanswered requests; retry later' },

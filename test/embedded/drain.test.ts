@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import { spawnCaptured } from '../helpers/spawn-captured.js';
 import { idleKeepAlive, slowloris, tricklingBody, type SlowClient } from '../helpers/slow-clients.js';
+import { connect, type Socket } from 'node:net';
+import { makeCerts, type TestCerts } from '../helpers/tls.js';
 import { until } from '../helpers/ws-client.js';
 
 let dataDir: string;
@@ -20,7 +22,7 @@ const SPAWN_TIMEOUT_MS = 90_000;
 const SECRET = 'drain-test-jwt-secret-0123456789abcdef';
 
 /** Opens the slow clients against `url`; every one must be open (not yet answered) when SIGTERM comes. */
-export async function openSlowClients(url: string, secret: string): Promise<SlowClient[]> {
+async function openSlowClients(url: string, secret: string): Promise<SlowClient[]> {
   const clients: SlowClient[] = [];
   for (let i = 0; i < 5; i++) {
     const token = await mintDeviceToken(new TextEncoder().encode(secret), { role: 'citizen', sub: `c-${i}` });
@@ -54,6 +56,48 @@ describe('SIGTERM with slow clients (embedded)', { timeout: SPAWN_TIMEOUT_MS }, 
       await Promise.all(clients.map((c) => c.closed));
     } finally {
       for (const c of clients) c.stop();
+      if (p.out.code === null) p.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('SIGTERM with stalled TLS clients (embedded, HTTPS)', { timeout: SPAWN_TIMEOUT_MS }, () => {
+  let certs: TestCerts;
+  beforeAll(async () => {
+    certs = await makeCerts();
+  });
+  afterAll(() => certs.dispose());
+
+  it('exits 0 with DRAIN_TIMEOUT_MS=2000 while clients hold TCP connections that never start the handshake', async () => {
+    const p = spawnCaptured(['--import', 'tsx', 'src/main.ts'], {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PROCESSOR_PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      DRAIN_TIMEOUT_MS: '2000',
+      JWT_SECRET: SECRET,
+      TLS_CERT_FILE: certs.serverCert,
+      TLS_KEY_FILE: certs.serverKey,
+    });
+    const url = await until(() => /orchestrator\s+(https:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
+    expect(url, p.out.stderr).not.toBe('exited');
+    const u = new URL(url as string);
+    // Plain TCP, not a byte sent: to Node these are not HTTP connections yet (closeAllConnections misses them).
+    const stalled: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = connect({ host: u.hostname, port: Number(u.port) });
+      s.on('error', () => {});
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      stalled.push(s);
+    }
+    const closed = stalled.map((s) => new Promise<void>((r) => s.once('close', () => r())));
+    try {
+      p.child.kill('SIGTERM');
+      expect(await p.exited, p.out.stderr).toBe(0);
+      await Promise.all(closed);
+    } finally {
+      for (const s of stalled) s.destroy();
       if (p.out.code === null) p.child.kill('SIGKILL');
     }
   });

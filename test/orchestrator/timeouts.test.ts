@@ -19,8 +19,12 @@ describe('orchestrator HTTP timeouts', () => {
     const loris = await slowloris(url, 100);
     try {
       await Promise.all([body.closed, loris.closed]);
-      // Node answers 408 before closing; either way, nothing reached a route.
-      for (const c of [body, loris]) expect(c.received()).toMatch(/^$|^HTTP\/1\.1 408/);
+      // Answered 408 in the contract's shape before the close; nothing reached a route.
+      for (const c of [body, loris]) {
+        const [head, payload] = c.received().split('\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 408 /);
+        expect(JSON.parse(payload)).toEqual({ error: 'request_timeout', message: expect.any(String) });
+      }
       const ok = await fetch(`${url}${HTTP_PATHS.connections}`, {
         method: 'POST',
         headers: { ...(await f.auth('citizen', 'c-1')), 'content-type': 'application/json' },
