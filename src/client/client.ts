@@ -3,6 +3,8 @@
 // orchestrator again (a dead node's devices land on a live one) with jittered exponential backoff.
 // It does not come back after `bye: replaced` (another device took over), `window_expired` (the
 // officer's shift window is over) or `abuse`: those are surfaced for the app to decide.
+// Several orchestrator URLs: a call that gets no answer or a 5xx moves the client to the next one,
+// so a dead orchestrator costs one failed call, and the reconnect loop's next attempt goes elsewhere.
 import { haversine } from '../geo/distance.js';
 import {
   CLOSE_CODES,
@@ -33,8 +35,13 @@ export const FINAL_BYE_REASONS: ReadonlySet<ByeReason> = new Set<ByeReason>(['re
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.replaced, CLOSE_CODES.window_expired, CLOSE_CODES.abuse]);
 
 export interface ClientOptions {
-  /** Orchestrator base URL, e.g. `http://127.0.0.1:8080`. */
-  baseUrl: string;
+  /**
+   * Orchestrator base URL, e.g. `http://127.0.0.1:8080`, or several equivalent ones: the client
+   * uses one at a time and moves to the next (round robin) after a call that got no answer
+   * (network error, timeout) or a 5xx. The failed call is not repeated on the next URL; the
+   * reconnect loop retries by itself, `requestConnection` / `getConnection` callers decide.
+   */
+  baseUrl: string | readonly string[];
   role: Role;
   /** Device JWT (`sub`, `acct`, `role`), or a function returning a fresh one. */
   token: TokenSource;
@@ -121,7 +128,8 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   framesIn = 0;
   framesOut = 0;
 
-  private readonly http: HttpOptions;
+  private readonly baseUrls: readonly string[];
+  private urlIndex = 0;
   private readonly backoff: BackoffOptions | null;
   private readonly threshold: number;
   private transport?: Transport;
@@ -144,14 +152,23 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
     if (!(this.threshold >= 0)) throw new RangeError('moveThresholdM must be a number >= 0');
     this.backoff = opts.reconnect === false ? null : { ...DEFAULT_BACKOFF, ...opts.reconnect };
     if (this.backoff) checkBackoff(this.backoff);
-    this.http = { baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch };
+    this.baseUrls = typeof opts.baseUrl === 'string' ? [opts.baseUrl] : [...opts.baseUrl];
+    if (this.baseUrls.length === 0 || !this.baseUrls.every((u) => typeof u === 'string' && u.length > 0)) {
+      throw new RangeError('baseUrl must be a URL or a non-empty list of URLs');
+    }
+  }
+
+  /** The orchestrator URL the next HTTP call goes to. */
+  get baseUrl(): string {
+    return this.baseUrls[this.urlIndex];
   }
 
   /** Asks the orchestrator for a socket near the last known position (does not open it). */
   async assign(lat?: number, lng?: number): Promise<SocketAssignment> {
     if (lat !== undefined || lng !== undefined) this.setPosition(lat as number, lng as number);
     if (!this.position) throw new RangeError('no position yet: pass lat and lng');
-    return assign(this.http, this.role, this.position.lat, this.position.lng, this.opts.zip);
+    const at = this.position;
+    return this.http((h) => assign(h, this.role, at.lat, at.lng, this.opts.zip));
   }
 
   /** Assigns and opens the socket; resolves on `hello`. Retries with backoff when allowed. */
@@ -220,11 +237,11 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   /** Citizen: ask to connect with an officer (HTTP). */
   requestConnection(officerId: string): Promise<ConnectionAccepted> {
     this.requireRole('citizen', 'requestConnection');
-    return requestConnection(this.http, officerId);
+    return this.http((h) => requestConnection(h, officerId));
   }
 
   getConnection(id: string): Promise<ConnectionRecord> {
-    return getConnection(this.http, id);
+    return this.http((h) => getConnection(h, id));
   }
 
   /** Bytes queued on the socket, not yet written (0 when closed). */
@@ -233,6 +250,20 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** One HTTP call on the current orchestrator; no answer or a 5xx moves to the next URL. */
+  private async http<T>(call: (h: HttpOptions) => Promise<T>): Promise<T> {
+    const i = this.urlIndex;
+    try {
+      return await call({ baseUrl: this.baseUrls[i], token: this.opts.token, fetch: this.opts.fetch });
+    } catch (err) {
+      // Only the call that saw the failure moves on: two concurrent failures skip one URL, not two.
+      if (err instanceof BeaconHttpError && (err.status === 0 || err.status >= 500) && this.urlIndex === i) {
+        this.urlIndex = (i + 1) % this.baseUrls.length;
+      }
+      throw err;
+    }
+  }
 
   private setPosition(lat: number, lng: number): void {
     if (!isLat(lat) || !isLng(lng)) throw new RangeError('lat must be a number in [-90, 90] and lng in [-180, 180]');

@@ -54,7 +54,9 @@ export async function startStandIn(): Promise<StandIn> {
     async close() {
       for (const ws of st.sockets) ws.terminate();
       wss.close();
-      await new Promise<void>((r) => http.close(() => r()));
+      const closed = new Promise<void>((r) => http.close(() => r()));
+      http.closeAllConnections(); // keep-alive sockets of fetch would hold close() for seconds
+      await closed;
     },
   };
 
