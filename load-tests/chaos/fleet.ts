@@ -2,7 +2,7 @@
 // citizens walking (or driving) around midtown Manhattan, citizens asking their nearest officer
 // for a connection now and then, officers accepting most requests. Every loop stops on `stop()`.
 // The ledger records every `conn accepted` any party was told: the acknowledged set.
-import { BeaconClient, type FetchLike } from '../../src/client/index.js';
+import { BeaconClient } from '../../src/client/index.js';
 import { haversine } from '../../src/geo/distance.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from '../movement.js';
 import { offset } from '../nyc.js';
@@ -35,22 +35,6 @@ export interface Ledger {
   requestErrors: Record<string, number>;
 }
 
-/** fetch for the client: `http://orchestrator/…` goes to the device's orchestrator; after a network
- * failure the next call goes to the next one (the client itself takes one base URL). */
-function rotatingFetch(urls: () => string[], start: number): FetchLike {
-  let cur = start;
-  return async (input, init) => {
-    const list = urls();
-    const base = list[cur % list.length];
-    try {
-      return await fetch(input.replace('http://orchestrator', base), init);
-    } catch (err) {
-      cur = (cur + 1) % list.length;
-      throw err;
-    }
-  };
-}
-
 export class Fleet {
   readonly devices: Device[] = [];
   readonly ledger: Ledger = { acknowledged: new Map(), statuses: {}, requested: 0, requestErrors: {} };
@@ -58,7 +42,8 @@ export class Fleet {
   private timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
-    private readonly orchestrators: () => string[],
+    /** Every orchestrator's base URL: each device is given all of them, its own first, and the client fails over. */
+    private readonly orchestrators: readonly string[],
     private readonly seed: number,
   ) {}
 
@@ -74,14 +59,13 @@ export class Fleet {
       const id = `${role === 'officer' ? 'off' : 'cit'}-${idx}`;
       const token = await mintToken(secret, role, id);
       const client = new BeaconClient({
-        baseUrl: 'http://orchestrator',
+        baseUrl: rotated(this.orchestrators, i),
         role,
         token,
         moveThresholdM: 0,
         heartbeatMs: 5000,
         helloTimeoutMs: 5000,
         reconnect: { baseMs: 200, maxMs: 2000, maxAttempts: 1000 },
-        fetch: rotatingFetch(this.orchestrators, i),
       });
       const d: Device = { id, role, client, mover, nearestSinceHello: false, radius: 5000, lastInAt: 0 };
       this.wire(d);
@@ -178,4 +162,10 @@ export class Fleet {
     for (const d of out) d.client.ping();
     return out;
   }
+}
+
+/** `list` starting at index `start` (mod its length), so devices spread over the orchestrators. */
+function rotated<T>(list: readonly T[], start: number): T[] {
+  const k = start % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
 }

@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   log(`orchestrators ${orchestrators.map((o) => o.url).join(' ')}; processors ${processors.map((n) => n.nodeId).join(' ')}`);
 
   const urls = orchestrators.map((o) => o.url);
-  const fleet = new Fleet(() => urls, 1);
+  const fleet = new Fleet(urls, 1);
   await fleet.connectAll(p.officers, p.citizens);
   log(`${fleet.devices.length} devices connected`);
   fleet.start();
