@@ -33,20 +33,27 @@ async function openSlowClients(url: string, secret: string): Promise<SlowClient[
   return clients;
 }
 
+/** `npm start` as a real process with DRAIN_TIMEOUT_MS=2000; resolves it and its orchestrator URL from the banner. */
+async function startEmbedded(env: Record<string, string> = {}) {
+  const p = spawnCaptured(['--import', 'tsx', 'src/main.ts'], {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PROCESSOR_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    DRAIN_TIMEOUT_MS: '2000',
+    JWT_SECRET: SECRET,
+    ...env,
+  });
+  const url = await until(() => /orchestrator\s+(https?:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
+  expect(url, p.out.stderr).not.toBe('exited');
+  return { p, url: url as string };
+}
+
 describe('SIGTERM with slow clients (embedded)', { timeout: SPAWN_TIMEOUT_MS }, () => {
   it('exits 0 with DRAIN_TIMEOUT_MS=2000 and closes every slow socket', async () => {
-    const p = spawnCaptured(['--import', 'tsx', 'src/main.ts'], {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      PROCESSOR_PORT: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      DRAIN_TIMEOUT_MS: '2000',
-      JWT_SECRET: SECRET,
-    });
-    const url = await until(() => /orchestrator\s+(http:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
-    expect(url, p.out.stderr).not.toBe('exited');
-    const clients = await openSlowClients(url as string, SECRET);
+    const { p, url } = await startEmbedded();
+    const clients = await openSlowClients(url, SECRET);
     try {
       // Still open when the signal comes: the trickles have not finished, nobody was answered.
       for (const c of clients.slice(0, 5)) expect(c.received()).toBe('');
@@ -69,20 +76,8 @@ describe('SIGTERM with stalled TLS clients (embedded, HTTPS)', { timeout: SPAWN_
   afterAll(() => certs.dispose());
 
   it('exits 0 with DRAIN_TIMEOUT_MS=2000 while clients hold TCP connections that never start the handshake', async () => {
-    const p = spawnCaptured(['--import', 'tsx', 'src/main.ts'], {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      PROCESSOR_PORT: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      DRAIN_TIMEOUT_MS: '2000',
-      JWT_SECRET: SECRET,
-      TLS_CERT_FILE: certs.serverCert,
-      TLS_KEY_FILE: certs.serverKey,
-    });
-    const url = await until(() => /orchestrator\s+(https:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
-    expect(url, p.out.stderr).not.toBe('exited');
-    const u = new URL(url as string);
+    const { p, url } = await startEmbedded({ TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey });
+    const u = new URL(url);
     // Plain TCP, not a byte sent: to Node these are not HTTP connections yet (closeAllConnections misses them).
     const stalled: Socket[] = [];
     for (let i = 0; i < 3; i++) {
