@@ -192,7 +192,9 @@ describe('processor wire contract (SPEC §2)', () => {
       f.bus.publish(nodeChannel(NODE_ID), { type: 'conn.req', requestId: id, officerId: 'o-full', citizen: { id: `c-${id}`, profile: {} }, expiresAt });
     req('old', live);
     for (let i = 1; i < MAX_PENDING_PER_OFFICER - 1; i++) req(`r${i}`, live);
-    req('short', Date.now() + 300);
+    // Alive while the table fills and 'extra' is refused (however slow the machine), expired after.
+    const shortExpiresAt = Date.now() + 3000;
+    req('short', shortExpiresAt);
     await until(() => o.of('req').length === MAX_PENDING_PER_OFFICER || undefined, 5000, 'a full table');
     const refusedBefore = await f.metric('beacon_processor_requests_refused_total');
     req('extra', live);
@@ -202,7 +204,7 @@ describe('processor wire contract (SPEC §2)', () => {
     o.json({ t: 'resp', id: 'old', accept: false });
     await until(() => f.toOrch.find((m) => m.type === 'conn.resp' && m.requestId === 'old'));
     // One place freed by the answer ('late'); once 'short' expired, it makes room too ('late2').
-    await new Promise((r) => setTimeout(r, 350));
+    await until(() => Date.now() > shortExpiresAt + 20 || undefined, 5000, "'short' past its expiry");
     req('late', live);
     await o.waitFor('req', (m) => m.id === 'late');
     req('late2', live);
