@@ -22,6 +22,9 @@ export function onOpen(ctx: NodeContext, ws: WebSocket<SocketData>): void {
   reg.set(ud.id, ud);
   ctx.credentials.add(ud);
   if (ud.role === 'citizen') ctx.live.addCitizen(ud.id);
+  // Distributed: a replica of this officer from another node must not keep serving its old
+  // position; the officer is shown again from its own first `loc`.
+  else ctx.live.dropReplica(ud.id);
 
   const hello: HelloMessage = {
     t: 'hello',

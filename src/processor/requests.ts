@@ -1,10 +1,12 @@
 // Connection requests relayed by the orchestrator on this node's bus channel (SPEC §1 step 5):
 // `conn.req` → `req` to the officer's socket; `conn.update` → `conn` to whichever party is here
-// (an accepted one also grants the citizen the officer's exact position, LiveIndex.grantExact).
+// (an accepted one also grants the citizen the officer's exact position, LiveIndex.grantExact);
+// `socket.replaced` → `bye: replaced` to a socket a newer one on another node replaced (replaced.ts).
 // The officer's `resp` goes back in handlers.ts.
 import type { BusMessage } from '../coordination/index.js';
 import type { NodeContext } from './context.js';
 import { rememberRequest } from './lifecycle.js';
+import { onSocketReplaced } from './replaced.js';
 import { sendCorked } from './session.js';
 
 export function onBusMessage(ctx: NodeContext, msg: BusMessage): void {
@@ -41,6 +43,9 @@ export function onBusMessage(ctx: NodeContext, msg: BusMessage): void {
       }
       return;
     }
+    case 'socket.replaced':
+      onSocketReplaced(ctx, msg.record);
+      return;
     default:
       return; // orchestrator-bound messages are not for us
   }

@@ -14,7 +14,6 @@ import { ExpiryQueue } from './expiry-queue.js';
 import { closeAll, expireCredentials, expireWindows, onClose, onOpen } from './lifecycle.js';
 import { LiveIndex, type LiveSink } from './live.js';
 import { createMetrics } from './metrics.js';
-import { onSocketReplaced } from './replaced.js';
 import { onBusMessage } from './requests.js';
 import { isBacklogged, send, sendCorked, type SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
@@ -121,11 +120,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           refuseReason: () =>
             draining ? 'this node is draining; ask the orchestrator for a new socket' : busy() >= config.MAX_SOCKETS ? 'this node is full (MAX_SOCKETS); ask the orchestrator again' : null,
         }),
-      open: (ws) => {
-        onOpen(ctx, ws);
-        const ud = ws.getUserData();
-        if (ud.role === 'officer' && !ud.closed) ctx.live.dropReplica(ud.id);
-      },
+      open: (ws) => onOpen(ctx, ws),
       message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
       drain: (ws) => {
         const ud = ws.getUserData();
@@ -162,8 +157,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
 
   const unsubscribe = bus.subscribe(nodeChannel(nodeId), (msg) => {
     try {
-      if (msg.type === 'socket.replaced') onSocketReplaced(ctx, msg.record);
-      else onBusMessage(ctx, msg);
+      onBusMessage(ctx, msg);
     } catch (e) {
       logger.error({ err: e, type: msg.type }, 'bus message handler failed');
     }
