@@ -39,7 +39,7 @@ export interface Results {
   /** Beacon ÷ bare uWS echo, closed-loop capacity (steady-phase ratio when --capacity 0). */
   echoRatio: number | null;
   echoRatioSteady: number | null;
-  assign: { perSec: number; p50: number; p99: number; non2xx: number; errors: number; fastify: CannonResult | null; fastifyRatio: number | null } | null;
+  assign: (CannonResult & { fastify: CannonResult | null; fastifyRatio: number | null; perCoreRatio: number | null }) | null;
   errors: {
     total: number;
     errFrames: number;
@@ -131,7 +131,7 @@ export function table(r: Results): string {
   }
   else if (r.echoRatioSteady !== null) lines.push(`echoRatio (steady) ${f(r.echoRatioSteady)}`);
   const a = r.assign;
-  if (a) lines.push(`orchestrator: ${a.perSec} assignments/s, p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms, non-2xx ${a.non2xx}; bare fastify ${a.fastify?.perSec ?? '-'} /s (p99 ${f(a.fastify?.p99)} ms) → fastifyRatio ${f(a.fastifyRatio)}`);
+  if (a) lines.push(`orchestrator: ${a.perSec} assignments/s, p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms, non-2xx ${a.non2xx}; bare fastify ${a.fastify?.perSec ?? '-'} /s (p99 ${f(a.fastify?.p99)} ms) → fastifyRatio ${f(a.fastifyRatio)}, per core ${f(a.perCoreRatio)}`);
   const e = r.errors;
   lines.push(`errors ${e.total} (err frames ${e.errFrames}, assign ${e.assignFailures}, connect ${e.connectFailures}, refusals ${e.refusals}, drops ${e.drops}); unanswered locs ${e.unansweredLocs}, retries ${e.retries}${Object.keys(e.codes).length ? ' ' + JSON.stringify(e.codes) : ''}`);
   lines.push(`server: cpu ${f(r.server.cpuCoresAvg)} cores avg (steady), rss max ${mb(r.server.rssMaxBytes)}; generator: cpu ${f(r.generator.cpuCoresAvg)} cores, worker ELU max ${f(r.generator.eluMax)}${r.generator.saturated ? '  ← GENERATOR SATURATED: latencies include generator queueing' : ''}`);

@@ -1,10 +1,14 @@
-// The orchestrator's peer: a bare fastify route on the same path returning a constant JSON body
-// of the same shape as an assignment. No auth, no zip lookup, no ticket signing: the framework's
-// floor on this machine.
+// The orchestrator's bare peer, the only one (assign-bench.ts measures against it): fastify as the
+// orchestrator builds it (default options, no logger), one GET route on the assignment path, an
+// async handler answering a constant body of an assignment's shape and size (a 426-character
+// ticket, as the orchestrator seals for the benchmark's citizens; the URL carries it too), with
+// fastify's default serializer. No auth, no zip lookup, no ticket sealing, no hooks, no metrics:
+// the framework's floor on this machine.
 import Fastify from 'fastify';
 import { HTTP_PATHS, type SocketAssignment } from '../../src/protocol/index.js';
 
-const BODY: SocketAssignment = { url: 'ws://127.0.0.1:8081/ws', ticket: 'x'.repeat(300), zip: '10001', node: 'local', expiresAt: 0 };
+const TICKET = 'x'.repeat(426);
+const BODY: SocketAssignment = { url: `ws://127.0.0.1:8081/ws?ticket=${TICKET}`, ticket: TICKET, zip: '10001', node: 'local', expiresAt: 1_800_000_000_000 };
 
 export async function startFastifyConstant(host = '127.0.0.1', port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ logger: false });
