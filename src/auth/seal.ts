@@ -106,11 +106,30 @@ export class Sealer {
 
   /** Seals `plaintext` for `context` (which the reader must name identically). */
   seal(plaintext: string, context: string): string {
+    return this.sealAad(plaintext, () => aad(this.header, context));
+  }
+
+  /**
+   * seal() for one fixed context, its authenticated data built once per epoch rather than per
+   * message (socket tickets: one context, sealed on every assignment). Same envelopes as seal().
+   */
+  bind(context: string): (plaintext: string) => string {
+    let header: Buffer | undefined;
+    let data: Buffer;
+    const aadNow = () => {
+      if (header !== this.header) data = aad((header = this.header), context);
+      return data;
+    };
+    return (plaintext) => this.sealAad(plaintext, aadNow);
+  }
+
+  /** `aadNow` is called after the epoch check, so it always sees the header the envelope gets. */
+  private sealAad(plaintext: string, aadNow: () => Buffer): string {
     if (this.sealed >= this.epochMessages) this.newEpoch();
     this.sealed++;
     const nonce = this.nonces.next();
     const c = createCipheriv('aes-256-gcm', this.epochKey, nonce);
-    c.setAAD(aad(this.header, context));
+    c.setAAD(aadNow());
     const body = c.update(plaintext, 'utf8');
     const tail = c.final(); // empty for GCM
     return Buffer.concat([this.header, nonce, body, tail, c.getAuthTag()]).toString(this.encoding);

@@ -52,8 +52,8 @@ export type TicketSigner = (claims: TicketClaims) => string;
 
 /** The one ticket sealer (the orchestrator's assignment hot path): keys are derived once. */
 export function ticketSigner(secret: Buffer): TicketSigner {
-  const sealer = ticketSealer(secret);
-  return (claims) => sealer.seal(JSON.stringify(claims), CONTEXT);
+  const seal = ticketSealer(secret).bind(CONTEXT);
+  return (claims) => seal(JSON.stringify(claims));
 }
 
 export type TicketVerifier = (ticket: string, nodeId: string, epoch: number, now: number) => TicketCheck;

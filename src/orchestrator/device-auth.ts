@@ -24,27 +24,27 @@ export interface DeviceAuthOptions extends JwtOptions {
 /**
  * A device re-asks for a socket with the same token (reconnects, replaced sockets), so verified
  * tokens are remembered until their `exp`: a signature check costs far more than the rest of an
- * assignment. Keyed by the whole token string, so a modified token is never a hit; bounded,
- * oldest first out.
+ * assignment. Keyed by the whole Authorization header as received (`Bearer <token>`), so a hit
+ * needs no parsing at all and a modified token (or header) is never a hit; bounded, oldest first out.
  */
 class VerifiedCache {
   private readonly entries = new Map<string, { id: DeviceIdentity; expMs: number }>();
   constructor(private readonly max: number) {}
 
-  get(token: string, now: number): DeviceIdentity | undefined {
-    const e = this.entries.get(token);
+  get(header: string, now: number): DeviceIdentity | undefined {
+    const e = this.entries.get(header);
     if (!e) return undefined;
     if (e.expMs <= now) {
-      this.entries.delete(token);
+      this.entries.delete(header);
       return undefined;
     }
     return e.id;
   }
 
-  set(token: string, id: DeviceIdentity, expMs: number): void {
+  set(header: string, id: DeviceIdentity, expMs: number): void {
     if (this.max <= 0) return;
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(token, { id, expMs });
+    this.entries.set(header, { id, expMs });
   }
 }
 
@@ -62,11 +62,12 @@ export class DeviceAuth {
 
   /** The identity behind an Authorization header, or an HttpError. */
   async verify(authorization: string | undefined): Promise<DeviceIdentity> {
-    const token = tokenOf(authorization);
     const { now } = this.options;
     const nowMs = now ? now() : Date.now();
-    const hit = this.cache.get(token, nowMs);
+    const hit = typeof authorization === 'string' ? this.cache.get(authorization, nowMs) : undefined;
     if (hit) return hit;
+    const token = tokenOf(authorization);
+    const header = authorization as string;
     let pending = this.inFlight.get(token);
     if (!pending) {
       pending = this.check(token, nowMs).finally(() => this.inFlight.delete(token));
@@ -75,6 +76,7 @@ export class DeviceAuth {
     const r = await pending;
     // A check that started earlier may have ended before a caller's clock reading: same rule as the cache.
     if (r.expMs <= nowMs) throw new HttpError('token_expired');
+    this.cache.set(header, r.id, r.expMs);
     return r.id;
   }
 
@@ -84,10 +86,15 @@ export class DeviceAuth {
    * the wrong role, exactly as require() would.
    */
   cached(authorization: string | undefined, role?: Role): DeviceIdentity | undefined {
-    const token = tokenOf(authorization);
     const { now } = this.options;
-    const id = this.cache.get(token, now ? now() : Date.now());
-    if (id && role && id.role !== role) throw new HttpError('wrong_role', `this endpoint is for the \`${role}\` role`);
+    // A header seen before is a verified token as it was sent: no parsing. Anything else is read
+    // (and refused when malformed) exactly as require() would.
+    const id = typeof authorization === 'string' ? this.cache.get(authorization, now ? now() : Date.now()) : undefined;
+    if (!id) {
+      tokenOf(authorization);
+      return undefined;
+    }
+    if (role && id.role !== role) throw new HttpError('wrong_role', `this endpoint is for the \`${role}\` role`);
     return id;
   }
 
@@ -103,9 +110,7 @@ export class DeviceAuth {
     }
     // jose checked `exp` with its default clock tolerance of 0, so this is the moment it ends.
     const expMs = payload.exp * 1000;
-    const id = identityOf(payload, expMs);
-    this.cache.set(token, id, expMs);
-    return { id, expMs };
+    return { id: identityOf(payload, expMs), expMs };
   }
 
   /** verify() plus the role the endpoint is for. */

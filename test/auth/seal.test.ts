@@ -135,6 +135,22 @@ describe('Sealer', () => {
     expect(epochs.size).toBe(4);
   });
 
+  it('bind(): the same envelopes as seal() for its one context, across epochs; bound to that context', () => {
+    const w = new Sealer(KEY, { epochMessages: 3 });
+    const sealCtx = w.bind(CTX);
+    const r = new Sealer(KEY);
+    const epochs = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      // Interleaved with seal() for another context: the epoch moves under both.
+      const env = sealCtx(`m${i}`);
+      w.seal(`other${i}`, 'c:elsewhere');
+      epochs.add(Buffer.from(env, 'base64').subarray(5, 21).toString('hex'));
+      expect(r.open(env, CTX)).toEqual({ ok: true, text: `m${i}` });
+      expect(r.open(env, 'c:elsewhere')).toEqual({ ok: false, why: 'malformed' });
+    }
+    expect(epochs.size).toBe(7);
+  });
+
   it('hashes names with the key: stable per key, different across keys, nothing of the cell left', () => {
     const a = new Sealer(KEY).name('450:2867:2362');
     expect(a).toMatch(/^[0-9a-f]{32}$/);

@@ -66,6 +66,22 @@ describe('DeviceAuth hot path', () => {
     }
   });
 
+  it('cached(): keyed by the header as sent; another spelling of the same token is checked once more, a changed one is refused', async () => {
+    const { keys, checks } = countingKeys();
+    const auth = new DeviceAuth({ keys });
+    const token = await mintDeviceToken(secret, { role: 'citizen', sub: 'c-1' });
+    await auth.require(`Bearer ${token}`);
+    expect(checks()).toBe(1);
+    expect(auth.cached(`bearer  ${token}`)).toBeUndefined();
+    await expect(auth.require(`bearer  ${token}`)).resolves.toMatchObject({ sub: 'c-1' });
+    expect(checks()).toBe(2);
+    expect(auth.cached(`bearer  ${token}`)).toMatchObject({ sub: 'c-1' });
+    const changed = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    expect(auth.cached(`Bearer ${changed}`)).toBeUndefined();
+    await expect(auth.require(`Bearer ${changed}`)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(auth.cached(`Bearer ${changed}`)).toBeUndefined();
+  });
+
   it('cached(): an entry past the token exp is gone', async () => {
     const { keys } = countingKeys();
     let now = Date.now();
