@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ticketSigner, ticketVerifier, TicketReplayGuard, type TicketClaims } from '../../src/auth/index.js';
+import { Sealer, ticketSigner, ticketVerifier, TicketReplayGuard, type TicketClaims } from '../../src/auth/index.js';
 
 const EPOCH = 1_767_225_600_000;
 const claims = (over: Partial<TicketClaims> = {}): TicketClaims => ({
@@ -91,6 +91,32 @@ describe('socket tickets', () => {
     const sign = ticketSigner(secret);
     for (const over of [{ sub: '' }, { sub: 'x'.repeat(129) }, { role: 'admin' }, { lat: 91 }, { lng: Number.NaN }, { zip: 'z'.repeat(17) }, { profile: null }, { tokenExp: '1' }]) {
       expect(verify(sign(claims(over as Partial<TicketClaims>)), 'node-a', EPOCH, 0), JSON.stringify(over)).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+
+  it('refuse any sealed plaintext but the claims array a leaked secret could write: an object, another format, short or long arrays', () => {
+    const secret = randomBytes(32);
+    const verify = ticketVerifier(secret);
+    // What a holder of TICKET_SECRET could seal by hand (the envelope of ticket.ts: its purpose, encoding and context).
+    const seal = new Sealer(secret, { purpose: 'socket-ticket', encoding: 'base64url', minBytes: 1 }).bind('socket-ticket');
+    const good = ticketSigner(secret)(claims());
+    const opened = verify(good, 'node-a', EPOCH, 0);
+    expect(opened.ok).toBe(true);
+    const c = claims();
+    const fields = [2, c.sub, c.acct, c.role, c.node, c.epoch, c.zip, c.profile, c.iat, c.exp, c.tokenExp, c.lat, c.lng, c.jti];
+    expect(verify(seal(JSON.stringify(fields)), 'node-a', EPOCH, 0)).toMatchObject({ ok: true });
+    for (const forged of [
+      JSON.stringify(c), // the earlier object format
+      JSON.stringify([1, ...fields.slice(1)]),
+      JSON.stringify(fields.slice(0, -1)),
+      JSON.stringify([...fields, 'extra']),
+      JSON.stringify([2, c.acct, c.sub, 'officer', ...fields.slice(4)].slice(0, 13)),
+      JSON.stringify({ 0: 2, length: 14 }),
+      '[2,',
+      'null',
+      '"x"',
+    ]) {
+      expect(verify(seal(forged), 'node-a', EPOCH, 0), forged.slice(0, 60)).toEqual({ ok: false, reason: 'malformed' });
     }
   });
 
