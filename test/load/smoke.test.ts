@@ -51,7 +51,8 @@ describe('load harness smoke run', () => {
     expect(res.connect.count).toBe(300);
     expect(typeof res.echoRatio).toBe('number');
     expect(res.echoRatio).toBeGreaterThan(0);
-    for (const f of ['perSec', 'p99', 'fastifyRatio']) expect(typeof res.assign[f], `assign.${f}`).toBe('number');
+    for (const f of ['perSec', 'p99', 'fastifyRatio', 'perCoreRatio', 'cpuUsPerReq']) expect(typeof res.assign[f], `assign.${f}`).toBe('number');
+    expect(res.assign.fastify.non2xx).toBe(0);
     expect(res.assign.perSec).toBeGreaterThan(0);
     expect(res.assign.non2xx).toBe(0);
     expect(res.timeline.length).toBeGreaterThan(3);
