@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const rounds = Number(opt('rounds', quick ? '1' : '3'));
   const out = resolve(opt('out', join(HERE, 'results/orchestrator.json')));
   const prof = flag('prof') ? join(HERE, 'results/prof') : null;
-  const profEnv = (kind: string): Record<string, string> => (prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(prof, kind)}` } : {});
+  const profArgs = (kind: string): string[] => (prof ? ['--cpu-prof', '--cpu-prof-dir', join(prof, kind)] : []);
 
   console.log(`bench:orchestrator — autocannon ${seconds} s × ${connections} connections, ${tokens} citizen tokens, ${rounds} round(s)${quick ? ' (quick)' : ''}`);
   // The figures mean little on a busy machine: the load average is printed and stored with them.
@@ -48,9 +48,9 @@ async function main(): Promise<void> {
   const rows: (Comparison & { round: number })[] = [];
   let bytes = { beacon: 0, bare: 0 };
   try {
-    const beacon = await startChild('beacon', { JWT_SECRET: secret, ASSIGNMENTS_PER_MINUTE: '100000', LOG_LEVEL: 'warn', ...profEnv('beacon') });
+    const beacon = await startChild('beacon', { JWT_SECRET: secret, ASSIGNMENTS_PER_MINUTE: '100000', LOG_LEVEL: 'warn' }, 60_000, profArgs('beacon'));
     children.push(beacon);
-    const bare = await startChild('fastify', profEnv('bare'));
+    const bare = await startChild('fastify', {}, 60_000, profArgs('bare'));
     children.push(bare);
     const requests = await assignRequests(new TextEncoder().encode(secret), 'bench-', 1, tokens);
     bytes = { beacon: await bodyBytes(beacon, requests[0]), bare: await bodyBytes(bare, requests[0]) };

@@ -11,9 +11,10 @@ export interface Child extends ChildReady {
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 
-export function startChild(kind: ChildKind, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Child> {
+/** `execArgv`: more node options for the child (bench:orchestrator --prof passes --cpu-prof, which NODE_OPTIONS refuses). */
+export function startChild(kind: ChildKind, env: Record<string, string> = {}, timeoutMs = 60_000, execArgv: string[] = []): Promise<Child> {
   const proc = fork(CHILD, [kind], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...execArgv],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
