@@ -117,6 +117,8 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
         }
         return { officers, citizens };
       },
+      // Read at scrape time only, after `readiness` below exists.
+      readiness: () => readiness.report(),
     },
     { processMetrics: o.processMetrics ?? true },
   );

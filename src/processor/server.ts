@@ -39,6 +39,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     officers: () => officers.size,
     citizens: () => citizens.size,
     indexSize: () => live?.officerCount ?? 0,
+    maxSockets: () => config.MAX_SOCKETS,
   });
 
   // Filled in once the port is known; handlers only run after listen.
