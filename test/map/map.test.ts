@@ -18,6 +18,7 @@ import { createLogger } from '../../src/log.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import type { Role } from '../../src/protocol/index.js';
 import type { MapFrame } from '../../src/map/state.js';
+import { until } from '../helpers/ws-client.js';
 import { launchChromium, mercatorPx, pixelsOf } from './browser.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -88,7 +89,7 @@ beforeAll(async () => {
   beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
   browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
-});
+}, 60_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -160,8 +161,8 @@ describe('operations map in headless Chromium', { timeout: 120_000 }, () => {
         connections: Array.from(document.querySelectorAll('path.beacon-conn')).map((e) => e.getAttribute('data-id')),
       };
     });
-    const frame = frames.get(drawn.at)!;
-    expect(frame, 'the rendered frame was received').toBeDefined();
+    // The page may render a frame a moment before the browser reports it to us.
+    const frame = await until(() => frames.get(drawn.at), 5_000, 'the rendered frame among those received');
     expect(frame.officers!.map((o) => o[0]).sort()).toEqual(OFFICERS.map((o) => o.sub).sort());
     expect(drawn.officers.map((o) => o.id).sort()).toEqual(frame.officers!.map((o) => o[0]).sort());
     const centre = mercatorPx(VIEW.lat, VIEW.lng, VIEW.z);

@@ -58,7 +58,7 @@ describe('the map with a tile server', { timeout: 60_000 }, () => {
     });
     beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
     browser = await launchChromium();
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
