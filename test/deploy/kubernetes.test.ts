@@ -43,12 +43,12 @@ beforeAll(async () => {
   const procEnv = envOf('beacon-processor', { PROCESSOR_PORT: procPort, METRICS_PORT: metricsPort });
   // The manifest's public URL, with the pod's name, on this machine's loopback.
   publicPath = new URL(procEnv.PUBLIC_WS_URL.replaceAll('$(NODE_ID)', 'beacon-processor-0')).pathname;
-  const proc = await spawnNode('processor', { ...procEnv, NODE_ID: 'beacon-processor-0', PUBLIC_WS_URL: `ws://127.0.0.1:${procPort}${publicPath}` });
+  const proc = await spawnNode('processor', { ...procEnv, NODE_ID: 'beacon-processor-0', PUBLIC_WS_URL: `ws://127.0.0.1:${procPort}${publicPath}` }, 60_000);
   nodes.push(proc);
-  const orch = await spawnNode('orchestrator', envOf('beacon-orchestrator', { PORT: port }));
+  const orch = await spawnNode('orchestrator', envOf('beacon-orchestrator', { PORT: port }), 60_000);
   nodes.push(orch);
   bases.set('PORT', `http://127.0.0.1:${port}`).set('PROCESSOR_PORT', `http://127.0.0.1:${procPort}`).set('METRICS_PORT', `http://127.0.0.1:${metricsPort}`);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.kill9()));
@@ -87,6 +87,8 @@ describe('Kubernetes manifests', { timeout: 60_000 }, () => {
     const mutations: [string, string, string, string, RegExp][] = [
       ['schema: a misspelt required field', 'orchestrator.yaml', 'containerPort: 8080', 'containerPrt: 8080', /ports\/0 must have required property containerPort/],
       ['schema: a string where a number goes', 'processor.yaml', 'replicas: 3', 'replicas: three', /replicas must be integer/],
+      ['schema: a misspelt optional field (Kubernetes would drop it silently)', 'processor.yaml', 'terminationGracePeriodSeconds: 35', 'terminationGracePeriodSecond: 35', /unknown field spec\.template\.spec\.terminationGracePeriodSecond/],
+      ['schema: a misspelt probe', 'orchestrator.yaml', 'readinessProbe:', 'readinesProbe:', /unknown field spec\.template\.spec\.containers\[0\]\.readinesProbe/],
       ['an env var the config table does not know', 'processor.yaml', 'name: MAX_SOCKETS', 'name: MAX_SOCKET', /env MAX_SOCKET is not a setting/],
       ['a ConfigMap key the config table does not know', 'configmap.yaml', 'LOG_LEVEL: info', 'LOGLEVEL: info', /env LOGLEVEL is not a setting/],
       ['an env value the config refuses', 'configmap.yaml', 'REDIS_URL: redis://', 'REDIS_URL: http://', /REDIS_URL.*must use redis: or rediss:/],

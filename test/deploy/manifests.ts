@@ -1,4 +1,5 @@
-// Checks of deploy/kubernetes/: every manifest against the Kubernetes schemas (kubernetes-models),
+// Checks of deploy/kubernetes/: every manifest against the Kubernetes schemas (kubernetes-models:
+// types, enums, required fields; known-fields.ts: no unknown field names),
 // then what the schemas cannot know — env vars are settings of the config table and the whole env
 // loads as a valid config; ports agree (containerPort = the config port, Service targetPort,
 // Ingress backend); each processor pod's PUBLIC_WS_URL has its Ingress path and Service; the grace
@@ -13,6 +14,7 @@ import * as networkingV1 from 'kubernetes-models/networking.k8s.io/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 import { loadConfig, SETTINGS } from '../../src/config.js';
+import { unknownFields } from './known-fields.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML */
 type Doc = Record<string, any>;
@@ -91,6 +93,8 @@ export function validateTree(files: Map<string, string>): { manifests: Manifest[
       } catch (e) {
         problems.push(`${file}: ${doc.kind} ${doc.metadata?.name}: ${(e as Error).message}`);
       }
+      // The validators let unknown keys through (Kubernetes would drop them silently).
+      for (const path of unknownFields(doc)) problems.push(`${file}: ${doc.kind} ${doc.metadata?.name}: unknown field ${path}`);
       manifests.push({ file, doc, patch: patches.has(file) });
     }
   }

@@ -60,7 +60,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('metrics a running Beacon exports', { timeout: 90_000 }, () => {
+describe('metrics a running Beacon exports', { timeout: 180_000 }, () => {
   it('embedded mode: one /metrics with the orchestrator, processor and process families', async () => {
     embeddedText = await scrape(`${embedded.orchestratorUrl}${HTTP_PATHS.metrics}`);
     expect(sample(embeddedText, 'beacon_processor_max_sockets')).toBe(1234);
@@ -71,7 +71,7 @@ describe('metrics a running Beacon exports', { timeout: 90_000 }, () => {
 
   it('distributed mode: an orchestrator with no processor counts the assignments it refuses; then a processor joins', async () => {
     const env = { REDIS_URL: redis.url, MAX_SOCKETS: '777' };
-    const orch = await spawnNode('orchestrator', env);
+    const orch = await spawnNode('orchestrator', env, 60_000);
     nodes.push(orch);
     const tok = await token('citizen', 'cit-1');
     const r = await fetch(`${orch.url}${HTTP_PATHS.citizenSocket}?lat=40.7484&lng=-73.9857`, { headers: { authorization: `Bearer ${tok}` } });
@@ -83,7 +83,7 @@ describe('metrics a running Beacon exports', { timeout: 90_000 }, () => {
     expect(sample(text, 'beacon_orchestrator_ready{check="processor_nodes"}')).toBe(0);
     expect(sample(text, 'beacon_orchestrator_ready{check="redis"}')).toBe(1);
 
-    const proc = await spawnNode('processor', { ...env, METRICS_PORT: '0', NODE_ID: 'p1' });
+    const proc = await spawnNode('processor', { ...env, METRICS_PORT: '0', NODE_ID: 'p1' }, 60_000);
     nodes.push(proc);
     await waitFor(async () => sample(await scrape(`${orch.url}${HTTP_PATHS.metrics}`), 'beacon_orchestrator_nodes') === 1, 20_000, 'the processor registered');
     text = await scrape(`${orch.url}${HTTP_PATHS.metrics}`);
