@@ -35,6 +35,14 @@ const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
   if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`);
   return raw;
 };
+/** A raster tile URL template: http(s), with the {z}, {x} and {y} placeholders Leaflet fills in. */
+const tilesUrl: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  const missing = ['{z}', '{x}', '{y}'].filter((p) => !raw.includes(p));
+  if (missing.length > 0) throw new Error(`must contain ${missing.join(', ')} (a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png)`);
+  // {s} (subdomain) may stand in the host: check the URL with it filled in.
+  return url(['http:', 'https:'])(raw.replaceAll('{s}', 'a')) && raw;
+};
 const optPort: Parser<number | undefined> = (raw) => (raw === '' ? undefined : int(0, 65535)(raw));
 const bool: Parser<boolean> = (raw) => {
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
@@ -92,6 +100,8 @@ export const SETTINGS = {
   ALERT_RADIUS_M: s('250', int(0, 100_000), 'a citizen this close to an available officer gets `near`'),
   OFFICER_PRECISION_M: s('200', offOrInt(10, 100_000), '`nearest` shows an officer farther than ALERT_RADIUS_M at the centre of a grid cell this size (0: exact)'),
   DISTANCE_STEP_M: s('50', int(1, 10_000), '`nearest` distance is rounded to this step while the position shown is coarse'),
+  MAP_TILES_URL: s('', tilesUrl, 'operations map base layer: raster tiles, http(s) URL with {z}, {x} and {y} (e.g. https://tile.example.org/{z}/{x}/{y}.png); unset: offline US state and county outlines'),
+  MAP_TILES_ATTRIBUTION: s('', optStr, 'attribution shown under MAP_TILES_URL tiles (the tile provider\'s terms usually require one)'),
   MAP_MIN_CELL_COUNT: s('3', int(1, 100_000), 'the operations map hides citizen cells with fewer citizens than this'),
   REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires; an accepted one\'s stream append is retried this long'),
   REQUESTS_PER_MINUTE: s('6', int(1, 10_000), 'connection requests a citizen may make per minute'),

@@ -9,11 +9,13 @@ import type { Logger } from '../log.js';
 import type { EstablishedConnectionEvent } from '../protocol/index.js';
 import { tokenOf, verifyOperator, type OperatorAuthOptions } from './auth.js';
 import { Feed } from './feed.js';
-import { MAP_PAGE } from './page.js';
+import { registerAssets } from './assets.js';
+import { mapCsp, mapPage, type MapTiles } from './page.js';
 import { buildWorld, frameFor, RECENT_CONNECTIONS, type MapLiveSource, type MapWorld, type NodeCounts } from './state.js';
 
 export { FEED_CLOSE, FEED_PATH, parseViewport } from './feed.js';
 export { verifyOperator } from './auth.js';
+export { ASSET_NAMES, ASSETS_PATH } from './assets.js';
 export type { MapLiveSource } from './state.js';
 
 export const MAP_PATH = '/map';
@@ -34,6 +36,8 @@ export interface OperationsMapOptions {
   live?: MapLiveSource;
   /** MAP_MIN_CELL_COUNT: citizen cells with fewer citizens are never shown. */
   minCellCount: number;
+  /** MAP_TILES_URL / MAP_TILES_ATTRIBUTION: the base layer (unset: offline US outlines). */
+  tiles?: MapTiles;
   logger: Logger;
   now?: () => number;
   tickMs?: number;
@@ -49,10 +53,14 @@ export class OperationsMap {
   private soonTimer: NodeJS.Timeout | null = null;
   private busy = false;
   private readonly logger: Logger;
+  private readonly page: string;
+  private readonly csp: string;
 
   constructor(private readonly o: OperationsMapOptions) {
     this.logger = o.logger.child({ component: 'map' });
     this.feed = new Feed({ auth: o.auth, logger: this.logger, mode: () => (o.live ? 'embedded' : 'orchestrator') });
+    this.page = mapPage(o.tiles ?? {});
+    this.csp = mapCsp(o.tiles ?? {});
     this.schedule(o.tickMs ?? DEFAULT_TICK_MS);
   }
 
@@ -84,7 +92,7 @@ export class OperationsMap {
     this.soon();
   }
 
-  /** Adds GET /map and the feed's upgrade handler (call before app.ready()). */
+  /** Adds GET /map, its assets and the feed's upgrade handler (call before app.ready()). */
   register(app: FastifyInstance): void {
     app.get(MAP_PATH, { schema: { hide: true } }, async (req, reply) => {
       const sub = await verifyOperator(tokenOf(req.headers.authorization, req.query), this.o.auth);
@@ -98,10 +106,11 @@ export class OperationsMap {
       return reply
         .header('cache-control', 'no-store')
         .header('referrer-policy', 'no-referrer')
-        .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:")
+        .header('content-security-policy', this.csp)
         .type('text/html; charset=utf-8')
-        .send(MAP_PAGE);
+        .send(this.page);
     });
+    registerAssets(app);
     this.feed.attach(app.server);
   }
 

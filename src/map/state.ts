@@ -103,8 +103,26 @@ export function buildWorld(o: {
 
 const inView = (v: Viewport, lat: number, lng: number) => lat >= v.s && lat <= v.n && (v.w <= v.e ? lng >= v.w && lng <= v.e : lng >= v.w || lng <= v.e);
 
+/** One `state` frame of the operator feed (JSON). Positions are rounded to 1e-5 degrees. */
+export interface MapFrame {
+  t: 'state';
+  at: number;
+  mode: MapWorld['mode'];
+  nodes: MapWorld['nodes'];
+  /** Officers in the world (null: not known here, distributed mode). */
+  officerTotal: number | null;
+  /** [id, lat, lng] in the viewport, capped. */
+  officers: [string, number, number][] | null;
+  citizenTotal: number | null;
+  /** Citizen cells in the viewport with at least MAP_MIN_CELL_COUNT citizens: count and boundary [lat, lng][]. */
+  cells: { n: number; b: [number, number][] }[] | null;
+  /** [zip, lat, lng, owning node id ('' when none)]; null when too many to draw. */
+  zips: [string, number, number, string][] | null;
+  connections: MapConnection[];
+}
+
 /** The frame one operator gets: the world cut to its viewport, capped. */
-export function frameFor(world: MapWorld, v: Viewport, directory: ProcessorDirectory): Record<string, unknown> {
+export function frameFor(world: MapWorld, v: Viewport, directory: ProcessorDirectory): MapFrame {
   const officersIn = world.officers?.filter((x) => inView(v, x.lat, x.lng)) ?? null;
   const cellsIn = world.cells?.filter((c) => inView(v, c.lat, c.lng)) ?? null;
   let zipsIn: [string, number, number, string][] | null = [];
@@ -122,9 +140,9 @@ export function frameFor(world: MapWorld, v: Viewport, directory: ProcessorDirec
     mode: world.mode,
     nodes: world.nodes,
     officerTotal: world.officers?.length ?? null,
-    officers: officersIn?.slice(0, MAX_OFFICERS_SHOWN).map((x) => [x.id, round(x.lat), round(x.lng)]) ?? null,
+    officers: officersIn?.slice(0, MAX_OFFICERS_SHOWN).map((x): [string, number, number] => [x.id, round(x.lat), round(x.lng)]) ?? null,
     citizenTotal: world.citizenTotal,
-    cells: cellsIn?.slice(0, MAX_CELLS_SHOWN).map((c) => ({ n: c.n, b: cellToBoundary(c.h).map(([la, ln]) => [round(la), round(ln)]) })) ?? null,
+    cells: cellsIn?.slice(0, MAX_CELLS_SHOWN).map((c) => ({ n: c.n, b: cellToBoundary(c.h).map(([la, ln]): [number, number] => [round(la), round(ln)]) })) ?? null,
     zips: zipsIn,
     connections: world.connections,
   };

@@ -31,7 +31,7 @@ import { socketRoutes } from './routes/sockets.js';
 export type OrchestratorConfig = Pick<
   Config,
   'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT' | 'METRICS_TOKEN'
-> & Partial<Pick<Config, 'DRAIN_TIMEOUT_MS'>>;
+> & Partial<Pick<Config, 'DRAIN_TIMEOUT_MS' | 'MAP_TILES_URL' | 'MAP_TILES_ATTRIBUTION'>>;
 
 export interface OrchestratorOptions {
   config: OrchestratorConfig;
@@ -117,6 +117,8 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
         }
         return { officers, citizens };
       },
+      // Read at scrape time only, after `readiness` below exists.
+      readiness: () => readiness.report(),
     },
     { processMetrics: o.processMetrics ?? true },
   );
@@ -129,6 +131,7 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
     counts: () => records.countsByNode(),
     live: o.mapSource,
     minCellCount: o.config.MAP_MIN_CELL_COUNT,
+    tiles: { url: o.config.MAP_TILES_URL, attribution: o.config.MAP_TILES_ATTRIBUTION },
     logger,
     now,
   });

@@ -7,6 +7,8 @@ export interface OrchestratorGauges {
   nodes(): number;
   /** Open sockets by role, summed over the latest `node.stats` of every node. */
   busy(): Promise<{ officers: number; citizens: number }>;
+  /** The /readyz checks and their results, read at scrape time. */
+  readiness(): Promise<{ name: string; ok: boolean }[]>;
 }
 
 type Labels = Record<string, string | number>;
@@ -74,6 +76,16 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
   const acceptClaims = new Counter({ name: 'beacon_orchestrator_accepting_claims_total', help: 'accepting requests taken over after their owner\'s lease ran out (an orchestrator died or stalled)', registers: [registry] });
   const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
   const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)', labelNames: ['type'], registers: [registry] });
+  const unowned = new Counter({ name: 'beacon_orchestrator_assignments_unowned_total', help: 'socket assignments refused (503 no_processor) because no live processor owns the zip\'s shard', registers: [registry] });
+  new Gauge({
+    name: 'beacon_orchestrator_ready',
+    help: '/readyz checks: 1 passing, 0 failing (processor_nodes, draining; distributed: redis, processor_registry)',
+    labelNames: ['check'],
+    registers: [registry],
+    async collect() {
+      for (const c of await gauges.readiness()) this.set({ check: c.name }, c.ok ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'beacon_orchestrator_nodes',
     help: 'processor nodes in the directory',
@@ -109,6 +121,7 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
     acceptClaims,
     streamAppends,
     socketEvents,
+    unowned,
     /** requests.inc({ route, status }), buffered until the next scrape. */
     countRequest(route: string, status: number): void {
       pendingRequests.add(`${route} ${status}`, () => ({ route, status }));

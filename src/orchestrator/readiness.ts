@@ -23,9 +23,14 @@ export class Readiness {
   }
 
   async evaluate(): Promise<ReadinessResult> {
-    const results = await Promise.all(this.checks.map((c) => runCheck(c)));
-    const failing = this.checks.filter((_, i) => !results[i]).map((c) => c.name);
+    const failing = (await this.report()).filter((c) => !c.ok).map((c) => c.name);
     return { ready: failing.length === 0, failing };
+  }
+
+  /** Every check with its result (the `beacon_orchestrator_ready` gauge, one series per check). */
+  async report(): Promise<{ name: string; ok: boolean }[]> {
+    const results = await Promise.all(this.checks.map((c) => runCheck(c)));
+    return this.checks.map((c, i) => ({ name: c.name, ok: results[i] }));
   }
 }
 

@@ -12,6 +12,8 @@ export interface Gauges {
   officers(): number;
   citizens(): number;
   indexSize(): number;
+  /** MAX_SOCKETS: an alert compares the open sockets with it. */
+  maxSockets(): number;
 }
 
 export function createMetrics(gauges: Gauges) {
@@ -24,6 +26,14 @@ export function createMetrics(gauges: Gauges) {
     collect() {
       this.set({ role: 'officer' }, gauges.officers());
       this.set({ role: 'citizen' }, gauges.citizens());
+    },
+  });
+  new Gauge({
+    name: 'beacon_processor_max_sockets',
+    help: 'MAX_SOCKETS: sockets this processor accepts (upgrades beyond are refused 503)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.maxSockets());
     },
   });
   new Gauge({

@@ -1,4 +1,4 @@
-// startProcessor: one uWS app with the websocket route `/ws` and plain HTTP `/healthz` and
+// startProcessor: one uWS app with the websocket route `/ws` (and PUBLIC_WS_URL's path) and plain HTTP `/healthz` and
 // `/metrics`, wired to the live index, the bus and the timers (window sweep, node.stats). With
 // `tls` the same app is an SSLApp: wss:// and https:// on the same port, no plaintext listener.
 // Devices reach this port: `/metrics` is served here only with METRICS_TOKEN set (and no
@@ -17,7 +17,7 @@ import { createMetrics } from './metrics.js';
 import { onBusMessage } from './requests.js';
 import { isBacklogged, send, sendCorked, type SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
-import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocketBehavior } from './uws.js';
 
 /**
  * uWS closes a socket whose frame exceeds this (code 1009), before we see it. Frames between
@@ -25,6 +25,8 @@ import { App, DISABLED, SSLApp, usListenSocketClose, usSocketLocalPort, type Htt
  */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 const STATS_EVERY_MS = 1000;
+/** The websocket route devices open (and PUBLIC_WS_URL's path, when that differs). */
+export const WS_PATH = '/ws';
 
 export async function startProcessor(opts: ProcessorOptions): Promise<Processor> {
   const { config, nodeId, bus } = opts;
@@ -39,6 +41,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     officers: () => officers.size,
     citizens: () => citizens.size,
     indexSize: () => live?.officerCount ?? 0,
+    maxSockets: () => config.MAX_SOCKETS,
   });
 
   // Filled in once the port is known; handlers only run after listen.
@@ -94,43 +97,48 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const metricsHere = config.METRICS_TOKEN !== undefined && config.METRICS_PORT === undefined;
   const metricsAllowed = metricsAccess(config.METRICS_TOKEN);
 
-  const app = newApp(opts.tls)
-    .ws<SocketData>('/ws', {
-      /* Options */
-      compression: DISABLED,
-      maxPayloadLength: MAX_PAYLOAD_BYTES,
-      idleTimeout: config.IDLE_TIMEOUT_S,
-      // Safety net only: session.send closes a socket before its buffer passes the limit.
-      maxBackpressure: config.MAX_BACKPRESSURE_BYTES + MAX_PAYLOAD_BYTES,
-      closeOnBackpressureLimit: 1,
-      // Clients ping (SPEC §2): a silent socket is dead or abandoned and goes after IDLE_TIMEOUT_S.
-      sendPingsAutomatically: false,
-      /* Handlers */
-      upgrade: (res, req, context) =>
-        handleUpgrade(res, req, context, {
-          verify,
-          nodeId,
-          epoch,
-          now,
-          mono,
-          guard,
-          metrics,
-          windowMs: config.OFFICER_WINDOW_MS,
-          burst: config.MSG_BURST,
-          refuseReason: () =>
-            draining ? 'this node is draining; ask the orchestrator for a new socket' : busy() >= config.MAX_SOCKETS ? 'this node is full (MAX_SOCKETS); ask the orchestrator again' : null,
-        }),
-      open: (ws) => onOpen(ctx, ws),
-      message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
-      drain: (ws) => {
-        const ud = ws.getUserData();
-        if (ud.pushHeld && !ud.closed && ws.getBufferedAmount() === 0) {
-          ud.pushHeld = false;
-          ctx.live.markDirty(ud.id);
-        }
-      },
-      close: (ws, code) => onClose(ctx, ws, code),
-    })
+  const behavior: WebSocketBehavior<SocketData> = {
+    /* Options */
+    compression: DISABLED,
+    maxPayloadLength: MAX_PAYLOAD_BYTES,
+    idleTimeout: config.IDLE_TIMEOUT_S,
+    // Safety net only: session.send closes a socket before its buffer passes the limit.
+    maxBackpressure: config.MAX_BACKPRESSURE_BYTES + MAX_PAYLOAD_BYTES,
+    closeOnBackpressureLimit: 1,
+    // Clients ping (SPEC §2): a silent socket is dead or abandoned and goes after IDLE_TIMEOUT_S.
+    sendPingsAutomatically: false,
+    /* Handlers */
+    upgrade: (res, req, context) =>
+      handleUpgrade(res, req, context, {
+        verify,
+        nodeId,
+        epoch,
+        now,
+        mono,
+        guard,
+        metrics,
+        windowMs: config.OFFICER_WINDOW_MS,
+        burst: config.MSG_BURST,
+        refuseReason: () =>
+          draining ? 'this node is draining; ask the orchestrator for a new socket' : busy() >= config.MAX_SOCKETS ? 'this node is full (MAX_SOCKETS); ask the orchestrator again' : null,
+      }),
+    open: (ws) => onOpen(ctx, ws),
+    message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
+    drain: (ws) => {
+      const ud = ws.getUserData();
+      if (ud.pushHeld && !ud.closed && ws.getBufferedAmount() === 0) {
+        ud.pushHeld = false;
+        ctx.live.markDirty(ud.id);
+      }
+    },
+    close: (ws, code) => onClose(ctx, ws, code),
+  };
+  const app = newApp(opts.tls).ws<SocketData>(WS_PATH, behavior);
+  // Behind one public host (Kubernetes: Ingress path /ws/<node> → this pod), devices open
+  // PUBLIC_WS_URL's own path; the proxy passes it unchanged, so it is served here too.
+  const publicPath = config.PUBLIC_WS_URL ? new URL(config.PUBLIC_WS_URL).pathname : WS_PATH;
+  if (publicPath !== WS_PATH) app.ws<SocketData>(publicPath, behavior);
+  app
     .get(HTTP_PATHS.health, (res) => {
       res.writeHeader('content-type', 'application/json').end('{"ok":true}');
     })
@@ -148,7 +156,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     });
   });
   const port = usSocketLocalPort(listenSocket);
-  ctx.url = config.PUBLIC_WS_URL ?? `${opts.tls ? 'wss' : 'ws'}://${config.HOST}:${port}/ws`;
+  ctx.url = config.PUBLIC_WS_URL ?? `${opts.tls ? 'wss' : 'ws'}://${config.HOST}:${port}${WS_PATH}`;
 
   const stats = (): NodeStats => {
     const b = busy();

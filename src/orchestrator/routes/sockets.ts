@@ -79,7 +79,10 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
       // sockets in many places cannot be collected faster than this.
       if (!ctx.assignLimiter.take(who.sub, now)) throw new HttpError('rate_limited', 'too many socket assignments for this profile; retry in a minute');
       const node = ctx.directory.ownerOf(zip);
-      if (!node) throw new HttpError('no_processor');
+      if (!node) {
+        ctx.metrics.unowned.inc();
+        throw new HttpError('no_processor');
+      }
       // A ticket never outlives the token that obtained it.
       const expiresAt = Math.min(now + ctx.ticketTtlMs, who.tokenExp);
       const ticket = ctx.signTicket({
