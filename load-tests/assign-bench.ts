@@ -2,7 +2,7 @@
 // zip: the orchestrator maps the position itself) against a bare fastify route, same settings.
 import autocannon from 'autocannon';
 import { HTTP_PATHS } from '../src/protocol/index.js';
-import { placeDevice } from './nyc.js';
+import { placeDevice } from './areas.js';
 import { mulberry32 } from './prng.js';
 import { mintToken } from './tokens.js';
 

@@ -12,7 +12,7 @@ import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint }
 import { avg, errorsOf, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
-import { nycCentroids } from './nyc.js';
+import { makeArea } from './areas.js';
 import type { Phase } from './messages.js';
 
 /** Closed loop: one citizen's locs at least this far apart (the server allows MSG_RATE_PER_S = 20/s). */
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
 
   const sockets = args.mode === 'connections' ? args.sockets : args.officers + args.citizens;
   checkFds(args, sockets, !args.target);
-  nycCentroids(); // fail early if the zip data is missing
+  makeArea(args.area, args.seed, args.officers).placeOfficer(() => 0); // fail early if the zip data is missing
 
   const secretText = args.target ? undefined : randomBytes(32).toString('base64url');
   let secret: Uint8Array;
@@ -140,6 +140,8 @@ async function main(): Promise<number> {
       sourceAddresses: sourceAddresses(sockets, args.sources, args.seed),
       connectConcurrency: args.connectConcurrency,
       capacityGapMs: CAPACITY_GAP_MS,
+      lean: args.lean,
+      area: args.area,
       connectTimeoutMs: Math.min(600_000, 60_000 + sockets * 5),
       signal: abort.signal,
       timeline,
