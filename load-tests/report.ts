@@ -52,6 +52,11 @@ export interface Results {
     codes: Record<string, number>;
   };
   server: { cpuCoresAvg: number | null; rssMaxBytes: number | null };
+  /**
+   * CPU per websocket frame (in + out, as the generator counted them), µs: the server's and the
+   * generator process's (all threads) over the same phase, Beacon's run and the echo run.
+   */
+  cpuPerFrame?: { beacon: PhaseCpu; echo: PhaseCpu | null };
   generator: { workers: number; cpuCoresAvg: number; eluMax: number; saturated: boolean; capacitySaturated: boolean };
   connections?: {
     requested: number;
@@ -65,6 +70,26 @@ export interface Results {
   };
   timeline: TimelinePoint[];
   histograms: Record<string, { lo: number; hi: number; count: number }[]>;
+}
+
+export interface FrameCpu {
+  framesPerSec: number;
+  serverUs: number | null;
+  generatorUs: number | null;
+}
+export interface PhaseCpu {
+  steady: FrameCpu | null;
+  capacity: FrameCpu | null;
+}
+
+/** CPU µs per frame in one phase: cores × seconds ÷ frames. */
+export function frameCpu(a: PhaseAgg | undefined): FrameCpu | null {
+  if (!a || a.seconds <= 0) return null;
+  const frames = a.counters.framesIn + a.counters.framesOut;
+  if (frames === 0) return null;
+  const us = (cores: number | null): number | null => (cores === null ? null : Math.round(((cores * a.seconds * 1e6) / frames) * 10) / 10);
+  const server = a.serverCpu.length ? a.serverCpu.reduce((x, y) => x + y, 0) / a.serverCpu.length : null;
+  return { framesPerSec: Math.round(frames / a.seconds), serverUs: us(server), generatorUs: us(a.genCpuCores) };
 }
 
 export const avg = (xs: number[]): number | null => (xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null);
@@ -135,6 +160,12 @@ export function table(r: Results): string {
   const e = r.errors;
   lines.push(`errors ${e.total} (err frames ${e.errFrames}, assign ${e.assignFailures}, connect ${e.connectFailures}, refusals ${e.refusals}, drops ${e.drops}); unanswered locs ${e.unansweredLocs}, retries ${e.retries}${Object.keys(e.codes).length ? ' ' + JSON.stringify(e.codes) : ''}`);
   lines.push(`server: cpu ${f(r.server.cpuCoresAvg)} cores avg (steady), rss max ${mb(r.server.rssMaxBytes)}; generator: cpu ${f(r.generator.cpuCoresAvg)} cores, worker ELU max ${f(r.generator.eluMax)}${r.generator.saturated ? '  ← GENERATOR SATURATED: latencies include generator queueing' : ''}`);
+  const pc = r.cpuPerFrame;
+  if (pc) {
+    const one = (name: string, x: FrameCpu | null | undefined): string => (x ? `${name} server ${f(x.serverUs, 1)} / generator ${f(x.generatorUs, 1)} (${x.framesPerSec} frames/s)` : '');
+    const parts = [one('Beacon steady', pc.beacon.steady), one('Beacon capacity', pc.beacon.capacity), one('echo steady', pc.echo?.steady), one('echo capacity', pc.echo?.capacity)].filter(Boolean);
+    lines.push(`cpu per frame, µs (frames in + out): ${parts.join('; ')}${c.lean ? '  [--lean generator]' : '  [client-library generator]'}`);
+  }
   if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
   return lines.filter(Boolean).join('\n');
 }

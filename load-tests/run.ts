@@ -9,7 +9,7 @@ import { assignRequests, cannon, type CannonResult } from './assign-bench.js';
 import { startChild, type Child } from './children.js';
 import { assertLoopback } from './loopback.js';
 import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
-import { avg, errorsOf, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { avg, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
 import { makeArea } from './areas.js';
@@ -288,6 +288,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
   r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9 };
   r.histograms = histBins(steady);
+  r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
 }
 
 function mergeHists(aggs: (PoolResult['phases'][keyof PoolResult['phases']] | undefined)[], name: 'assign' | 'connect' | 'loc' | 'move'): Histogram {
@@ -320,6 +321,7 @@ function fillDefaults(r: Partial<Results>): Results {
     server: r.server ?? { cpuCoresAvg: null, rssMaxBytes: null },
     generator: r.generator ?? { workers: 0, cpuCoresAvg: 0, eluMax: 0, saturated: false, capacitySaturated: false },
     connections: r.connections,
+    cpuPerFrame: r.cpuPerFrame,
     timeline: r.timeline ?? [],
     histograms: r.histograms ?? {},
     ...((r as Record<string, unknown>).failure ? { failure: (r as Record<string, unknown>).failure } : {}),
