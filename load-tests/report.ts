@@ -6,6 +6,7 @@ import { bins, summarize, type LatencySummary } from './hist.js';
 import { renderHtml } from './html.js';
 import type { PhaseAgg, TimelinePoint } from './pool.js';
 import type { CannonResult } from './assign-bench.js';
+import type { ShardReport } from './shard-balance.js';
 
 export interface Results {
   version: 1;
@@ -57,6 +58,8 @@ export interface Results {
    * generator process's (all threads) over the same phase, Beacon's run and the echo run.
    */
   cpuPerFrame?: { beacon: PhaseCpu; echo: PhaseCpu | null };
+  /** The run's placement under rendezvous hashing over zips for 2..8 processors (shard-balance.ts). */
+  shards?: ShardReport;
   generator: { workers: number; cpuCoresAvg: number; eluMax: number; saturated: boolean; capacitySaturated: boolean };
   connections?: {
     requested: number;
@@ -135,6 +138,7 @@ export function table(r: Results): string {
     lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
     lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
+    lines.push(shardLine(r));
     return lines.filter(Boolean).join('\n');
   }
   lines.push(`Beacon load test — ${c.officers} officers + ${c.citizens} citizens, ${c.durationS} s after ${r.warmup ? `${f(r.warmup.seconds, 0)} s` : 'no'} warm-up, ${c.encoding}, ${c.workers} worker(s), seed ${c.seed}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
@@ -166,8 +170,14 @@ export function table(r: Results): string {
     const parts = [one('Beacon steady', pc.beacon.steady), one('Beacon capacity', pc.beacon.capacity), one('echo steady', pc.echo?.steady), one('echo capacity', pc.echo?.capacity)].filter(Boolean);
     lines.push(`cpu per frame, µs (frames in + out): ${parts.join('; ')}${c.lean ? '  [--lean generator]' : '  [client-library generator]'}`);
   }
+  lines.push(shardLine(r));
   if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
   return lines.filter(Boolean).join('\n');
+}
+
+function shardLine(r: Results): string {
+  const s = r.shards;
+  return s ? `shard balance of this placement (${s.area}, ${s.zips} zips; rendezvous over zips, nodes p1..pN), busiest node ÷ mean: ${s.balance.map((b) => `${b.processors}: ${b.maxOverMean.toFixed(2)}`).join(', ')}` : '';
 }
 
 /** Writes latest.json, a dated copy, latest.html and a dated HTML; returns the paths. */

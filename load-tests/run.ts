@@ -13,6 +13,7 @@ import { avg, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResul
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
 import { makeArea } from './areas.js';
+import { clusterIds, shardReport } from './shard-balance.js';
 import type { Phase } from './messages.js';
 
 /** Closed loop: one citizen's locs at least this far apart (the server allows MSG_RATE_PER_S = 20/s). */
@@ -219,6 +220,7 @@ async function main(): Promise<number> {
     for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
   }
 
+  results.shards = shardReport(args.area, args.seed, args.mode === 'connections' ? 0 : args.officers, args.mode === 'connections' ? args.sockets : args.citizens, [2, 3, 4, 5, 6, 7, 8].map(clusterIds));
   results.aborted ||= abort.signal.aborted;
   results.finishedAt = new Date().toISOString();
   results.timeline = timeline;
@@ -322,6 +324,7 @@ function fillDefaults(r: Partial<Results>): Results {
     generator: r.generator ?? { workers: 0, cpuCoresAvg: 0, eluMax: 0, saturated: false, capacitySaturated: false },
     connections: r.connections,
     cpuPerFrame: r.cpuPerFrame,
+    shards: r.shards,
     timeline: r.timeline ?? [],
     histograms: r.histograms ?? {},
     ...((r as Record<string, unknown>).failure ? { failure: (r as Record<string, unknown>).failure } : {}),
