@@ -82,6 +82,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     if (!m) throw new ArgsError(`unexpected argument ${JSON.stringify(a)}`);
     if (flags.has(m[1])) {
+      if (m[2] !== undefined) throw new ArgsError(`--${m[1]} takes no value`);
       raw[m[1]] = 'true';
       continue;
     }
