@@ -132,6 +132,14 @@ function onNearest(d: number, m: NearestMessage): void {
   lastNearestAt[d] = now;
 }
 
+function parseJson(buf: Buffer, start: number, end: number): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8', start, end));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Lean mode: the frames measured, straight off the socket. A nearest is parsed only in the phases
  * whose re-push matching needs its officer (not in capacity, where only the answer time counts);
@@ -145,13 +153,13 @@ function onLeanFrame(d: number, buf: Buffer, start: number, end: number, binary:
     if (phase === 'capacity') {
       if (!onAnswer(d, sharedNow())) counters.pushes++;
     } else {
-      const m = JSON.parse(buf.toString('utf8', start, end)) as NearestMessage;
-      if (m.officer !== null && typeof m.officer?.id !== 'string') return false; // let the client's validator judge it
+      const m = parseJson(buf, start, end) as NearestMessage | undefined;
+      if (!m || (m.officer !== null && typeof m.officer?.id !== 'string')) return false; // the client's decoder judges it
       onNearest(d, m);
     }
   } else if (kind === NEAR) counters.near++;
   else if (kind === LOC) {
-    if (phase !== 'capacity') JSON.parse(buf.toString('utf8', start, end));
+    if (phase !== 'capacity' && parseJson(buf, start, end) === undefined) return false;
     if (!isOfficer(d)) onAnswer(d, sharedNow());
   } else return false;
   counters.framesIn++;

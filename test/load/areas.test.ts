@@ -111,3 +111,18 @@ describe('--area and --lean options', () => {
     }
   });
 });
+
+describe('cpu per frame', () => {
+  it('divides each side\'s CPU over the phase by the frames in and out', async () => {
+    const { frameCpu } = await import('../../load-tests/report.js');
+    const { emptyCounters } = await import('../../load-tests/messages.js');
+    const agg = (framesIn: number, framesOut: number, serverCpu: number[], genCpuCores: number, seconds: number) =>
+      ({ counters: { ...emptyCounters(), framesIn, framesOut }, serverCpu, genCpuCores, seconds }) as never;
+    // 0.5 cores for 10 s over 50,000 frames = 100 µs; the generator 0.2 cores = 40 µs.
+    expect(frameCpu(agg(30_000, 20_000, [0.4, 0.6], 0.2, 10))).toEqual({ framesPerSec: 5000, serverUs: 100, generatorUs: 40 });
+    expect(frameCpu(agg(1000, 0, [], 0.1, 1))).toEqual({ framesPerSec: 1000, serverUs: null, generatorUs: 100 });
+    expect(frameCpu(agg(0, 0, [1], 1, 5))).toBeNull();
+    expect(frameCpu(agg(10, 10, [1], 1, 0))).toBeNull();
+    expect(frameCpu(undefined)).toBeNull();
+  });
+});
