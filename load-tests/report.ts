@@ -60,7 +60,15 @@ export interface Results {
   cpuPerFrame?: { beacon: PhaseCpu; echo: PhaseCpu | null };
   /** The run's placement under rendezvous hashing over zips for 2..8 processors (shard-balance.ts). */
   shards?: ShardReport;
-  generator: { workers: number; cpuCoresAvg: number; eluMax: number; saturated: boolean; capacitySaturated: boolean };
+  generator: {
+    workers: number;
+    cpuCoresAvg: number;
+    eluMax: number;
+    saturated: boolean;
+    capacitySaturated: boolean;
+    /** Generator process CPU in Beacon's capacity phase, cores (ELU near 1 with far less than `workers` cores: the machine was contended). */
+    cpuCoresCapacity?: number | null;
+  };
   connections?: {
     requested: number;
     connected: number;
@@ -171,6 +179,10 @@ export function table(r: Results): string {
     lines.push(`cpu per frame, µs (frames in + out): ${parts.join('; ')}${c.lean ? '  [--lean generator]' : '  [client-library generator]'}`);
   }
   lines.push(shardLine(r));
+  const g = r.generator;
+  if ((g.saturated || g.capacitySaturated) && g.cpuCoresAvg < 0.5 * g.workers) {
+    lines.push(`note: worker ELU reached ${f(g.eluMax)} while the generator used ${f(g.cpuCoresAvg)} cores (steady) / ${f(g.cpuCoresCapacity)} (capacity) for ${g.workers} worker(s): other processes held the cores (machine contended), so ELU overstates the generator's own load; compare CPU per frame instead`);
+  }
   if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
   return lines.filter(Boolean).join('\n');
 }

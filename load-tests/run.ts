@@ -288,7 +288,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const measured = steady ?? pool.phases.hold;
   r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
-  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9 };
+  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9, cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null };
   r.histograms = histBins(steady);
   r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
 }
