@@ -180,10 +180,10 @@ export function table(r: Results): string {
   }
   lines.push(shardLine(r));
   const g = r.generator;
-  if ((g.saturated || g.capacitySaturated) && g.cpuCoresAvg < 0.5 * g.workers) {
-    lines.push(`note: worker ELU reached ${f(g.eluMax)} while the generator used ${f(g.cpuCoresAvg)} cores (steady) / ${f(g.cpuCoresCapacity)} (capacity) for ${g.workers} worker(s): other processes held the cores (machine contended), so ELU overstates the generator's own load; compare CPU per frame instead`);
-  }
-  if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
+  const contended = (g.saturated || g.capacitySaturated) && g.cpuCoresAvg < 0.5 * g.workers;
+  if (contended) {
+    lines.push(`note: worker ELU reached ${f(g.eluMax)} while the generator used ${f(g.cpuCoresAvg)} cores (steady) / ${f(g.cpuCoresCapacity)} (capacity) for ${g.workers} worker(s): other processes held the cores (machine contended), so ELU overstates the generator's own load and every rate here is bounded by the machine; compare CPU per frame instead`);
+  } else if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
   return lines.filter(Boolean).join('\n');
 }
 
