@@ -1,6 +1,7 @@
 // Command line of `npm run load`. Every number is bounded, so a typo cannot start a runaway run.
 import { availableParallelism } from 'node:os';
 import type { Encoding } from '../src/protocol/index.js';
+import { AREA_NAMES, type AreaName } from './areas.js';
 
 export const USAGE = `usage: npm run load -- [options]
 
@@ -26,6 +27,11 @@ export const USAGE = `usage: npm run load -- [options]
   --sockets N               connections mode: sockets to open (default 1000)
   --sources K               source addresses 127.x.y.z to spread sockets over (default: 1 per 16k sockets)
   --connect-concurrency C   connects in flight per worker (default 64)
+  --lean                    lean generator for beacon and echo runs: own websocket client over
+                            net, pre-encoded loc frames, frames read raw (json only); default:
+                            the client library (BeaconClient on ws) for every frame
+  --area nyc|us             where devices live: New York City's zips (default), or every US ZCTA
+                            (officers over a sample of zips, citizens near them)
   --out DIR                 results directory (default load-tests/results)
   --ignore-fd-limit         start even when the open-file limit looks too low
   --quiet                   no live progress line
@@ -52,6 +58,8 @@ export interface LoadArgs {
   sockets: number;
   sources?: number;
   connectConcurrency: number;
+  lean: boolean;
+  area: AreaName;
   out: string;
   ignoreFdLimit: boolean;
   quiet: boolean;
@@ -66,7 +74,7 @@ const intIn = (name: string, raw: string, min: number, max: number): number => {
 };
 
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): LoadArgs | 'help' {
-  const flags = new Set(['no-echo', 'ignore-fd-limit', 'quiet', 'help']);
+  const flags = new Set(['no-echo', 'ignore-fd-limit', 'quiet', 'help', 'lean']);
   const raw: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -74,6 +82,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     if (!m) throw new ArgsError(`unexpected argument ${JSON.stringify(a)}`);
     if (flags.has(m[1])) {
+      if (m[2] !== undefined) throw new ArgsError(`--${m[1]} takes no value`);
       raw[m[1]] = 'true';
       continue;
     }
@@ -82,13 +91,16 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     raw[m[1]] = v;
   }
   if (raw.help) return 'help';
-  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', ...flags]);
+  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
 
   const mode = raw.mode ?? 'load';
   if (mode !== 'load' && mode !== 'connections') throw new ArgsError('--mode must be load or connections');
   const encoding = raw.encoding ?? 'json';
   if (encoding !== 'json' && encoding !== 'msgpack') throw new ArgsError('--encoding must be json or msgpack');
+  if (raw.lean && encoding !== 'json') throw new ArgsError('--lean speaks json frames only; drop --encoding msgpack or --lean');
+  const area = raw.area ?? 'nyc';
+  if (!(AREA_NAMES as readonly string[]).includes(area)) throw new ArgsError(`--area must be one of ${AREA_NAMES.join(', ')}`);
   const durationS = raw.duration === undefined ? 20 : intIn('duration', raw.duration, 1, 3600);
   const citizens = raw.citizens === undefined ? 400 : intIn('citizens', raw.citizens, 0, 1_000_000);
   const rate = raw.rate === undefined ? undefined : intIn('rate', raw.rate, 1, 2_000_000);
@@ -114,6 +126,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     sockets: raw.sockets === undefined ? 1000 : intIn('sockets', raw.sockets, 1, 2_000_000),
     sources: raw.sources === undefined ? undefined : intIn('sources', raw.sources, 1, 250),
     connectConcurrency: raw['connect-concurrency'] === undefined ? 64 : intIn('connect-concurrency', raw['connect-concurrency'], 1, 10_000),
+    lean: !!raw.lean,
+    area: area as AreaName,
     out: raw.out ?? 'load-tests/results',
     ignoreFdLimit: !!raw['ignore-fd-limit'],
     quiet: !!raw.quiet,

@@ -10,7 +10,7 @@
 //   beacon's, read from /proc/<pid>), so a server using more cores is not counted as faster.
 import autocannon from 'autocannon';
 import { HTTP_PATHS } from '../src/protocol/index.js';
-import { placeDevice } from './nyc.js';
+import { placeDevice } from './areas.js';
 import { mulberry32 } from './prng.js';
 import { sampleProc } from './system.js';
 import { mintToken } from './tokens.js';

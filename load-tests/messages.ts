@@ -1,5 +1,6 @@
 // Messages between the harness main thread and its worker threads (not part of Beacon's protocol).
 import type { Encoding } from '../src/protocol/index.js';
+import type { AreaName } from './areas.js';
 
 export type WorkerMode = 'beacon' | 'echo' | 'connections';
 /** `warmup` runs exactly like `steady`; its samples are kept apart (JIT, first subscriptions). */
@@ -29,6 +30,11 @@ export interface WorkerInit {
   heartbeatMs: number;
   /** Capacity phase: min gap between one citizen's locs (stays under the server's per-socket rate). */
   capacityGapMs: number;
+  /** --lean: lean/socket.ts instead of `ws`, pre-encoded locs, frames read raw (json only). */
+  lean: boolean;
+  /** --area, and the run's officer count (us: citizens start in an officer's zip). */
+  area: AreaName;
+  officersTotal: number;
 }
 
 export type ToWorker = { type: 'phase'; phase: Phase } | { type: 'stop' };

@@ -52,6 +52,8 @@ export interface PoolOptions {
   connectConcurrency: number;
   heartbeatMs: number;
   capacityGapMs: number;
+  lean: boolean;
+  area: WorkerInit['area'];
   phases: { phase: Phase; seconds: number }[];
   connectTimeoutMs: number;
   sampler?: ServerSampler;
@@ -135,6 +137,9 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
       connectConcurrency: o.connectConcurrency,
       heartbeatMs: o.heartbeatMs,
       capacityGapMs: o.capacityGapMs,
+      lean: o.lean,
+      area: o.area,
+      officersTotal: o.officers,
     };
     // worker-boot.mjs registers tsx in the new thread (its loader is not inherited), then loads worker.ts.
     // LOAD_WORKER_PROF=<dir> writes a V8 CPU profile per worker (to see what bounds the generator).

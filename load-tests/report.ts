@@ -6,6 +6,7 @@ import { bins, summarize, type LatencySummary } from './hist.js';
 import { renderHtml } from './html.js';
 import type { PhaseAgg, TimelinePoint } from './pool.js';
 import type { CannonResult } from './assign-bench.js';
+import type { ShardReport } from './shard-balance.js';
 
 export interface Results {
   version: 1;
@@ -52,7 +53,22 @@ export interface Results {
     codes: Record<string, number>;
   };
   server: { cpuCoresAvg: number | null; rssMaxBytes: number | null };
-  generator: { workers: number; cpuCoresAvg: number; eluMax: number; saturated: boolean; capacitySaturated: boolean };
+  /**
+   * CPU per websocket frame (in + out, as the generator counted them), µs: the server's and the
+   * generator process's (all threads) over the same phase, Beacon's run and the echo run.
+   */
+  cpuPerFrame?: { beacon: PhaseCpu; echo: PhaseCpu | null };
+  /** The run's placement under rendezvous hashing over zips for 2..8 processors (shard-balance.ts). */
+  shards?: ShardReport;
+  generator: {
+    workers: number;
+    cpuCoresAvg: number;
+    eluMax: number;
+    saturated: boolean;
+    capacitySaturated: boolean;
+    /** Generator process CPU in Beacon's capacity phase, cores (ELU near 1 with far less than `workers` cores: the machine was contended). */
+    cpuCoresCapacity?: number | null;
+  };
   connections?: {
     requested: number;
     connected: number;
@@ -65,6 +81,26 @@ export interface Results {
   };
   timeline: TimelinePoint[];
   histograms: Record<string, { lo: number; hi: number; count: number }[]>;
+}
+
+export interface FrameCpu {
+  framesPerSec: number;
+  serverUs: number | null;
+  generatorUs: number | null;
+}
+export interface PhaseCpu {
+  steady: FrameCpu | null;
+  capacity: FrameCpu | null;
+}
+
+/** CPU µs per frame in one phase: cores × seconds ÷ frames. */
+export function frameCpu(a: PhaseAgg | undefined): FrameCpu | null {
+  if (!a || a.seconds <= 0) return null;
+  const frames = a.counters.framesIn + a.counters.framesOut;
+  if (frames === 0) return null;
+  const us = (cores: number | null): number | null => (cores === null ? null : Math.round(((cores * a.seconds * 1e6) / frames) * 10) / 10);
+  const server = a.serverCpu.length ? a.serverCpu.reduce((x, y) => x + y, 0) / a.serverCpu.length : null;
+  return { framesPerSec: Math.round(frames / a.seconds), serverUs: us(server), generatorUs: us(a.genCpuCores) };
 }
 
 export const avg = (xs: number[]): number | null => (xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null);
@@ -110,6 +146,7 @@ export function table(r: Results): string {
     lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
     lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
+    lines.push(shardLine(r));
     return lines.filter(Boolean).join('\n');
   }
   lines.push(`Beacon load test — ${c.officers} officers + ${c.citizens} citizens, ${c.durationS} s after ${r.warmup ? `${f(r.warmup.seconds, 0)} s` : 'no'} warm-up, ${c.encoding}, ${c.workers} worker(s), seed ${c.seed}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
@@ -135,8 +172,24 @@ export function table(r: Results): string {
   const e = r.errors;
   lines.push(`errors ${e.total} (err frames ${e.errFrames}, assign ${e.assignFailures}, connect ${e.connectFailures}, refusals ${e.refusals}, drops ${e.drops}); unanswered locs ${e.unansweredLocs}, retries ${e.retries}${Object.keys(e.codes).length ? ' ' + JSON.stringify(e.codes) : ''}`);
   lines.push(`server: cpu ${f(r.server.cpuCoresAvg)} cores avg (steady), rss max ${mb(r.server.rssMaxBytes)}; generator: cpu ${f(r.generator.cpuCoresAvg)} cores, worker ELU max ${f(r.generator.eluMax)}${r.generator.saturated ? '  ← GENERATOR SATURATED: latencies include generator queueing' : ''}`);
-  if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
+  const pc = r.cpuPerFrame;
+  if (pc) {
+    const one = (name: string, x: FrameCpu | null | undefined): string => (x ? `${name} server ${f(x.serverUs, 1)} / generator ${f(x.generatorUs, 1)} (${x.framesPerSec} frames/s)` : '');
+    const parts = [one('Beacon steady', pc.beacon.steady), one('Beacon capacity', pc.beacon.capacity), one('echo steady', pc.echo?.steady), one('echo capacity', pc.echo?.capacity)].filter(Boolean);
+    lines.push(`cpu per frame, µs (frames in + out): ${parts.join('; ')}${c.lean ? '  [--lean generator]' : '  [client-library generator]'}`);
+  }
+  lines.push(shardLine(r));
+  const g = r.generator;
+  const contended = (g.saturated || g.capacitySaturated) && g.cpuCoresAvg < 0.5 * g.workers;
+  if (contended) {
+    lines.push(`note: worker ELU reached ${f(g.eluMax)} while the generator used ${f(g.cpuCoresAvg)} cores (steady) / ${f(g.cpuCoresCapacity)} (capacity) for ${g.workers} worker(s): other processes held the cores (machine contended), so ELU overstates the generator's own load and every rate here is bounded by the machine; compare CPU per frame instead`);
+  } else if (r.generator.capacitySaturated) lines.push('note: a generator worker was saturated in the capacity phase: the capacity figures (and echoRatio) are bounded by the generator, add --workers or cores');
   return lines.filter(Boolean).join('\n');
+}
+
+function shardLine(r: Results): string {
+  const s = r.shards;
+  return s ? `shard balance of this placement (${s.area}, ${s.zips} zips; rendezvous over zips, nodes p1..pN), busiest node ÷ mean: ${s.balance.map((b) => `${b.processors}: ${b.maxOverMean.toFixed(2)}`).join(', ')}` : '';
 }
 
 /** Writes latest.json, a dated copy, latest.html and a dated HTML; returns the paths. */

@@ -9,10 +9,11 @@ import { assignRequests, compareWithBare } from './assign-bench.js';
 import { startChild, type Child } from './children.js';
 import { assertLoopback } from './loopback.js';
 import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
-import { avg, errorsOf, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { avg, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
-import { nycCentroids } from './nyc.js';
+import { makeArea } from './areas.js';
+import { clusterIds, shardReport } from './shard-balance.js';
 import type { Phase } from './messages.js';
 
 /** Closed loop: one citizen's locs at least this far apart (the server allows MSG_RATE_PER_S = 20/s). */
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
 
   const sockets = args.mode === 'connections' ? args.sockets : args.officers + args.citizens;
   checkFds(args, sockets, !args.target);
-  nycCentroids(); // fail early if the zip data is missing
+  makeArea(args.area, args.seed, args.officers).placeOfficer(() => 0); // fail early if the zip data is missing
 
   const secretText = args.target ? undefined : randomBytes(32).toString('base64url');
   let secret: Uint8Array;
@@ -142,6 +143,8 @@ async function main(): Promise<number> {
       sourceAddresses: sourceAddresses(sockets, args.sources, args.seed),
       connectConcurrency: args.connectConcurrency,
       capacityGapMs: CAPACITY_GAP_MS,
+      lean: args.lean,
+      area: args.area,
       connectTimeoutMs: Math.min(600_000, 60_000 + sockets * 5),
       signal: abort.signal,
       timeline,
@@ -214,6 +217,7 @@ async function main(): Promise<number> {
     for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
   }
 
+  results.shards = shardReport(args.area, args.seed, args.mode === 'connections' ? 0 : args.officers, args.mode === 'connections' ? args.sockets : args.citizens, [2, 3, 4, 5, 6, 7, 8].map(clusterIds));
   results.aborted ||= abort.signal.aborted;
   results.finishedAt = new Date().toISOString();
   results.timeline = timeline;
@@ -281,8 +285,9 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const measured = steady ?? pool.phases.hold;
   r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
-  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9 };
+  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9, cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null };
   r.histograms = histBins(steady);
+  r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
 }
 
 function mergeHists(aggs: (PoolResult['phases'][keyof PoolResult['phases']] | undefined)[], name: 'assign' | 'connect' | 'loc' | 'move'): Histogram {
@@ -315,6 +320,8 @@ function fillDefaults(r: Partial<Results>): Results {
     server: r.server ?? { cpuCoresAvg: null, rssMaxBytes: null },
     generator: r.generator ?? { workers: 0, cpuCoresAvg: 0, eluMax: 0, saturated: false, capacitySaturated: false },
     connections: r.connections,
+    cpuPerFrame: r.cpuPerFrame,
+    shards: r.shards,
     timeline: r.timeline ?? [],
     histograms: r.histograms ?? {},
     ...((r as Record<string, unknown>).failure ? { failure: (r as Record<string, unknown>).failure } : {}),

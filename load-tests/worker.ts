@@ -2,6 +2,9 @@
 // model, measuring on the spot (loc → nearest, officer move → re-push, assignment, connect).
 // Modes: `beacon` (the real contract through the client library), `echo` (the same frames to a
 // bare echo server over the same transport), `connections` (idle sockets that only heartbeat).
+// `lean` (--lean): the sockets are lean/socket.ts instead of `ws`; the client library still
+// assigns, opens and reconnects, but locs go out as pre-encoded frames (lean/loc-frame.ts) and
+// nearest/near/echo frames are read raw, parsed only when the phase's measurement needs them.
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BeaconClient, BeaconHttpError, ConnectError } from '../src/client/index.js';
@@ -10,6 +13,10 @@ import { wsTransport } from '../src/client/ws-transport.js';
 import { decodeServerFrame, encodeMessage, type NearestMessage, type Role } from '../src/protocol/index.js';
 import { encodeHist, newHistogram, recordMs, type Histogram } from './hist.js';
 import { TimeHeap } from './heap.js';
+import { makeArea } from './areas.js';
+import { frameKind, LOC, NEAR, NEAREST } from './lean/classify.js';
+import { newLocFrame, quantize6, writeLocFrame } from './lean/loc-frame.js';
+import { leanTransport, type LeanSocket } from './lean/socket.js';
 import { emptyCounters, type FromWorker, type HistName, type Phase, type ToWorker, type WorkerInit } from './messages.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from './movement.js';
 import { deviceRandom } from './prng.js';
@@ -28,10 +35,11 @@ const globalIndex = (d: number): number => (d < nOff ? init.officers[0] + d : in
 const officerPrefix = `${init.idPrefix}o`;
 
 const ring = new OfficerRing(init.ring, init.ringSeq);
+const area = makeArea(init.area, init.seed, init.officersTotal);
 const movers: Mover[] = new Array(N);
 for (let d = 0; d < N; d++) {
   const r = deviceRandom(init.seed, isOfficer(d) ? 0 : 1, globalIndex(d));
-  movers[d] = isOfficer(d) ? newOfficer(r) : newCitizen(r, init.citizenMeanIntervalMs);
+  movers[d] = isOfficer(d) ? newOfficer(r, area) : newCitizen(r, init.citizenMeanIntervalMs, area);
 }
 
 const clients: (BeaconClient | undefined)[] = new Array(N);
@@ -55,8 +63,23 @@ let counters = emptyCounters();
 let errCodes: Record<string, number> = {};
 const hists: Record<HistName, Histogram> = { assign: newHistogram(), connect: newHistogram(), loc: newHistogram(), move: newHistogram() };
 
-const transports: TransportFactory[] = (init.sourceAddresses.length ? init.sourceAddresses : ['']).map((a) => wsTransport({ ...(a ? { localAddress: a } : {}), handshakeTimeoutMs: 30_000, skipUTF8Validation: true }));
-const transportFor = (d: number): TransportFactory => transports[globalIndex(d) % transports.length];
+const lean = init.lean;
+const leanSock: (LeanSocket | undefined)[] = new Array(N);
+const locFrame: (Buffer | undefined)[] = new Array(N);
+const transports: TransportFactory[] = (init.sourceAddresses.length ? init.sourceAddresses : ['']).map((a) => {
+  const local = a ? { localAddress: a } : {};
+  return lean ? leanTransport({ ...local, handshakeTimeoutMs: 30_000 }) : wsTransport({ ...local, handshakeTimeoutMs: 30_000, skipUTF8Validation: true });
+});
+function transportFor(d: number): TransportFactory {
+  const t = transports[globalIndex(d) % transports.length];
+  if (!lean) return t;
+  return (url, h) => {
+    const s = t(url, h) as LeanSocket;
+    leanSock[d] = s;
+    locFrame[d] = newLocFrame(s.maskKey);
+    return s;
+  };
+}
 
 // ------------------------------------------------------------------ measurement
 
@@ -109,6 +132,40 @@ function onNearest(d: number, m: NearestMessage): void {
   lastNearestAt[d] = now;
 }
 
+function parseJson(buf: Buffer, start: number, end: number): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8', start, end));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lean mode: the frames measured, straight off the socket. A nearest is parsed only in the phases
+ * whose re-push matching needs its officer (not in capacity, where only the answer time counts);
+ * an echoed loc is parsed where Beacon's nearest would be, so both runs do the same work.
+ * Anything else goes on to the client (false).
+ */
+function onLeanFrame(d: number, buf: Buffer, start: number, end: number, binary: boolean): boolean {
+  if (binary) return false;
+  const kind = frameKind(buf, start, end);
+  if (kind === NEAREST) {
+    if (phase === 'capacity') {
+      if (!onAnswer(d, sharedNow())) counters.pushes++;
+    } else {
+      const m = parseJson(buf, start, end) as NearestMessage | undefined;
+      if (!m || (m.officer !== null && typeof m.officer?.id !== 'string')) return false; // the client's decoder judges it
+      onNearest(d, m);
+    }
+  } else if (kind === NEAR) counters.near++;
+  else if (kind === LOC) {
+    if (phase !== 'capacity' && parseJson(buf, start, end) === undefined) return false;
+    if (!isOfficer(d)) onAnswer(d, sharedNow());
+  } else return false;
+  counters.framesIn++;
+  return true;
+}
+
 // ------------------------------------------------------------------ sending
 
 function schedule(d: number, at: number): void {
@@ -120,6 +177,14 @@ function schedule(d: number, at: number): void {
 
 function send(d: number, lat: number, lng: number): boolean {
   if (!isOpen[d]) return false;
+  const s = leanSock[d];
+  if (s) {
+    const b = locFrame[d]!;
+    // Queued rather than taken by the kernel: the buffer is the socket's now, patch a fresh one next.
+    if (!s.writeRaw(b, writeLocFrame(b, lat, lng))) locFrame[d] = newLocFrame(s.maskKey);
+    counters.framesOut++;
+    return true;
+  }
   const c = clients[d];
   if (c) return c.sendLocation(lat, lng, { force: true });
   const t = raw[d];
@@ -133,6 +198,11 @@ function fire(d: number, now: number): void {
   const m = movers[d];
   if (isOfficer(d)) {
     advance(m, lastDelay[d]);
+    if (lean) {
+      // The ring must hold the position exactly as the lean frame carries it (six decimals).
+      m.lat = quantize6(m.lat);
+      m.lng = quantize6(m.lng);
+    }
     ring.record(globalIndex(d), m.lat, m.lng, sharedNow()); // before the send: a push cannot beat it
     if (send(d, m.lat, m.lng)) counters.officerLocSent++;
     lastDelay[d] = nextInterval(m);
@@ -205,6 +275,7 @@ async function connectBeacon(d: number): Promise<void> {
   clients[d] = c;
   c.on('open', (e) => {
     isOpen[d] = 1;
+    leanSock[d]?.tap(onLeanFrame, d);
     counters.connected++;
     recordMs(hists.assign, e.assignMs);
     recordMs(hists.connect, e.connectMs);
@@ -247,6 +318,7 @@ function connectEcho(d: number): Promise<void> {
       open() {
         opened = true;
         isOpen[d] = 1;
+        leanSock[d]?.tap(onLeanFrame, d);
         counters.connected++;
         recordMs(hists.connect, sharedNow() - t0);
         if (isOfficer(d)) {

@@ -5,7 +5,7 @@
 import { BeaconClient } from '../../src/client/index.js';
 import { haversine } from '../../src/geo/distance.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from '../movement.js';
-import { offset } from '../nyc.js';
+import { offset } from '../areas.js';
 import { deviceRandom, uniform } from '../prng.js';
 import { mintToken } from '../tokens.js';
 import { SECRETS } from './procs.js';

@@ -5,7 +5,7 @@ import { ArgsError, parseArgs } from '../../load-tests/args.js';
 import { TimeHeap } from '../../load-tests/heap.js';
 import { assertLoopback, isLoopbackAddress } from '../../load-tests/loopback.js';
 import { advance, newCitizen, newOfficer, nextInterval } from '../../load-tests/movement.js';
-import { inNyc, nycCentroids } from '../../load-tests/nyc.js';
+import { inNyc, nycCentroids } from '../../load-tests/areas.js';
 import { deviceRandom, mulberry32 } from '../../load-tests/prng.js';
 import { OfficerRing } from '../../load-tests/ring.js';
 import { snapToCell } from '../../src/geo/index.js';
