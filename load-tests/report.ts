@@ -58,6 +58,9 @@ export interface Results {
     connected: number;
     failed: number;
     connectSeconds: number;
+    /** Devices connected (assignment + ticketed socket + `hello`) per second of the connect phase. */
+    connectPerSec: number;
+    connectCost: ConnectCost;
     rssBeforeBytes: number | null;
     rssAfterBytes: number | null;
     rssPerSocketBytes: number | null;
@@ -65,6 +68,23 @@ export interface Results {
   };
   timeline: TimelinePoint[];
   histograms: Record<string, { lo: number; hi: number; count: number }[]>;
+}
+
+/**
+ * What one device's connect cost in the connect phase: CPU µs of the server and of the generator
+ * (this process, all threads), and the busiest worker's event-loop utilisation. A storm is bound by
+ * CPU when `eluMax` nears 1 or the two costs sum to the cores available per device.
+ */
+export interface ConnectCost {
+  serverCpuUsPerDevice: number | null;
+  generatorCpuUsPerDevice: number | null;
+  eluMax: number;
+}
+
+export function connectCost(agg: PhaseAgg | undefined, connected: number): ConnectCost {
+  const serverCores = agg ? avg(agg.serverCpu) : null;
+  const us = (cores: number | null): number | null => (agg && cores !== null && connected > 0 ? Math.round((cores * agg.seconds * 1e6) / connected) : null);
+  return { serverCpuUsPerDevice: us(serverCores), generatorCpuUsPerDevice: us(agg ? agg.genCpuCores : null), eluMax: Math.round((agg?.eluMax ?? 0) * 100) / 100 };
 }
 
 export const avg = (xs: number[]): number | null => (xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null);
@@ -106,7 +126,9 @@ export function table(r: Results): string {
   if (r.mode === 'connections' && r.connections) {
     const k = r.connections;
     lines.push(`Beacon connection scale — ${k.requested} sockets requested, ${c.workers} worker(s)${r.aborted ? '  [ABORTED]' : ''}`);
-    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s; pongs ${k.pongs}`);
+    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s = ${k.connectPerSec}/s; pongs ${k.pongs}`);
+    const cc = k.connectCost;
+    lines.push(`  connect phase CPU per device: server ${cc.serverCpuUsPerDevice ?? '-'} µs, generator ${cc.generatorCpuUsPerDevice ?? '-'} µs; worker ELU max ${cc.eluMax}`);
     lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
     lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
