@@ -13,7 +13,8 @@ const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 
 export function startChild(kind: ChildKind, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Child> {
   const proc = fork(CHILD, [kind], {
-    execArgv: ['--import', 'tsx'],
+    // LOAD_SERVER_PROF=<dir> writes a V8 CPU profile of the server child (as LOAD_WORKER_PROF does per worker).
+    execArgv: ['--import', 'tsx', ...(process.env.LOAD_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_SERVER_PROF}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
