@@ -14,7 +14,8 @@ const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 /** `execArgv`: more node options for the child (bench:orchestrator --prof passes --cpu-prof, which NODE_OPTIONS refuses). */
 export function startChild(kind: ChildKind, env: Record<string, string> = {}, timeoutMs = 60_000, execArgv: string[] = []): Promise<Child> {
   const proc = fork(CHILD, [kind], {
-    execArgv: ['--import', 'tsx', ...execArgv],
+    // LOAD_SERVER_PROF=<dir> writes a V8 CPU profile of the server child (as LOAD_WORKER_PROF does per worker).
+    execArgv: ['--import', 'tsx', ...execArgv, ...(process.env.LOAD_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_SERVER_PROF}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

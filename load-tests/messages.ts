@@ -37,7 +37,8 @@ export interface WorkerInit {
   officersTotal: number;
 }
 
-export type ToWorker = { type: 'phase'; phase: Phase } | { type: 'stop' };
+/** `connect`: start connecting (sent once every worker is `ready`, so thread start-up is not timed). */
+export type ToWorker = { type: 'connect' } | { type: 'phase'; phase: Phase } | { type: 'stop' };
 
 export interface Counters {
   connected: number;
@@ -69,6 +70,7 @@ export const emptyCounters = (): Counters => ({
 export type HistName = 'assign' | 'connect' | 'loc' | 'move';
 
 export type FromWorker =
+  | { type: 'ready'; workerId: number }
   | { type: 'stats'; workerId: number; phase: Phase; counters: Counters; hists: Partial<Record<HistName, string>>; elu: number; errCodes: Record<string, number> }
   | { type: 'connected'; workerId: number; ok: number; failed: number }
   | { type: 'stopped'; workerId: number }

@@ -113,6 +113,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
   let connectedOk = 0;
   let connectFailed = 0;
   let connectedWorkers = 0;
+  let readyWorkers = 0;
   let stoppedWorkers = 0;
   let fatal: string | undefined;
   // Per-second accumulator for the timeline.
@@ -158,7 +159,8 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
           if (k === 'loc') decodeInto(sec.loc, b64);
           if (k === 'move') decodeInto(sec.move, b64);
         }
-      } else if (m.type === 'connected') {
+      } else if (m.type === 'ready') readyWorkers++;
+      else if (m.type === 'connected') {
         connectedWorkers++;
         connectedOk += m.ok;
         connectFailed += m.failed;
@@ -236,6 +238,15 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
 
   let connectSeconds = 0;
   try {
+    // The connect clock starts when every thread has loaded its code (tsx compiles it on start,
+    // seconds on a busy machine), so connectSeconds and the connect phase's CPU are the storm's.
+    await waitUntil(() => readyWorkers === nWorkers, 120_000);
+    if (fatal) throw new Error(`generator worker failed: ${fatal}`);
+    if (readyWorkers < nWorkers && !o.signal.aborted) throw new Error(`generator workers not ready after 120 s (${readyWorkers}/${nWorkers})`);
+    aggs.connect = newAgg();
+    phaseStart = performance.now();
+    phaseCpu = { cpu: process.cpuUsage(), at: phaseStart };
+    broadcast({ type: 'connect' });
     const ok = await waitUntil(() => connectedWorkers === nWorkers, o.connectTimeoutMs);
     connectSeconds = (performance.now() - phaseStart) / 1000;
     if (fatal) throw new Error(`generator worker failed: ${fatal}`);

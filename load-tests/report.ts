@@ -74,6 +74,9 @@ export interface Results {
     connected: number;
     failed: number;
     connectSeconds: number;
+    /** Devices connected (assignment + ticketed socket + `hello`) per second of the connect phase. */
+    connectPerSec: number;
+    connectCost: ConnectCost;
     rssBeforeBytes: number | null;
     rssAfterBytes: number | null;
     rssPerSocketBytes: number | null;
@@ -101,6 +104,21 @@ export function frameCpu(a: PhaseAgg | undefined): FrameCpu | null {
   const us = (cores: number | null): number | null => (cores === null ? null : Math.round(((cores * a.seconds * 1e6) / frames) * 10) / 10);
   const server = a.serverCpu.length ? a.serverCpu.reduce((x, y) => x + y, 0) / a.serverCpu.length : null;
   return { framesPerSec: Math.round(frames / a.seconds), serverUs: us(server), generatorUs: us(a.genCpuCores) };
+/**
+ * What one device's connect cost in the connect phase: CPU µs of the server and of the generator
+ * (this process, all threads), and the busiest worker's event-loop utilisation. A storm is bound by
+ * CPU when `eluMax` nears 1 or the two costs sum to the cores available per device.
+ */
+export interface ConnectCost {
+  serverCpuUsPerDevice: number | null;
+  generatorCpuUsPerDevice: number | null;
+  eluMax: number;
+}
+
+export function connectCost(agg: PhaseAgg | undefined, connected: number): ConnectCost {
+  const serverCores = agg ? avg(agg.serverCpu) : null;
+  const us = (cores: number | null): number | null => (agg && cores !== null && connected > 0 ? Math.round((cores * agg.seconds * 1e6) / connected) : null);
+  return { serverCpuUsPerDevice: us(serverCores), generatorCpuUsPerDevice: us(agg ? agg.genCpuCores : null), eluMax: Math.round((agg?.eluMax ?? 0) * 100) / 100 };
 }
 
 export const avg = (xs: number[]): number | null => (xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100 : null);
@@ -142,7 +160,9 @@ export function table(r: Results): string {
   if (r.mode === 'connections' && r.connections) {
     const k = r.connections;
     lines.push(`Beacon connection scale — ${k.requested} sockets requested, ${c.workers} worker(s)${r.aborted ? '  [ABORTED]' : ''}`);
-    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s; pongs ${k.pongs}`);
+    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s = ${k.connectPerSec}/s; pongs ${k.pongs}`);
+    const cc = k.connectCost;
+    lines.push(`  connect phase CPU per device: server ${cc.serverCpuUsPerDevice ?? '-'} µs, generator ${cc.generatorCpuUsPerDevice ?? '-'} µs; worker ELU max ${cc.eluMax}`);
     lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
     lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);

@@ -9,7 +9,7 @@ import { assignRequests, compareWithBare } from './assign-bench.js';
 import { startChild, type Child } from './children.js';
 import { assertLoopback } from './loopback.js';
 import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
-import { avg, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { avg, connectCost, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
 import { makeArea } from './areas.js';
@@ -167,6 +167,8 @@ async function main(): Promise<number> {
         connected: pool.connected,
         failed: pool.connectFailed,
         connectSeconds: Math.round(pool.connectSeconds * 10) / 10,
+        connectPerSec: perSec(pool.connected, pool.connectSeconds),
+        connectCost: connectCost(pool.phases.connect, pool.connected),
         rssBeforeBytes: before?.rssBytes ?? null,
         rssAfterBytes: after,
         rssPerSocketBytes: before && after && pool.connected ? (after - before.rssBytes) / pool.connected : null,

@@ -448,8 +448,9 @@ async function stop(): Promise<void> {
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'phase') enterPhase(m.phase);
+  if (m.type === 'connect') connectAll().catch((err) => post({ type: 'fatal', workerId: init.workerId, message: String((err as Error)?.stack ?? err) }));
+  else if (m.type === 'phase') enterPhase(m.phase);
   else if (m.type === 'stop') void stop();
 });
 
-connectAll().catch((err) => post({ type: 'fatal', workerId: init.workerId, message: String((err as Error)?.stack ?? err) }));
+post({ type: 'ready', workerId: init.workerId });

@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         `  Tokens:  JWT_SECRET=${env.JWT_SECRET} npm run -s token -- --role citizen --sub c-1`,
         `  Socket:  curl -H "Authorization: Bearer $TOKEN" "${orchUrl}/v1/citizens/socket?lat=40.758&lng=-73.9855"`,
         `  Stream:  redis-cli -p ${redisPort} XRANGE 'beacon:{beacon:established}' - +`,
-        `  Load:    npm run load -- --url ${orchUrl} (with the same JWT_SECRET)`,
+        `  Load:    JWT_SECRET=${env.JWT_SECRET} npm run load -- --target ${orchUrl}`,
         '',
         '  Ctrl-C stops everything.',
         '',

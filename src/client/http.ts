@@ -1,5 +1,6 @@
 // The orchestrator's HTTP contract from the client side: socket assignment and connection
 // requests. Paths and shapes come from src/protocol; `fetch` is injectable (tests, old runtimes).
+// Without one: Node's own http module on Node (node-fetch.ts), the global `fetch` elsewhere.
 import {
   HTTP_PATHS,
   isId,
@@ -55,8 +56,17 @@ function trimBase(base: string): string {
   return base.endsWith('/') ? base.slice(0, -1) : base;
 }
 
+let defaultFetchImpl: Promise<FetchLike | undefined> | undefined;
+
+/** On Node, keep-alive requests on node:http (a third of fetch's CPU per call); elsewhere the global fetch. */
+export function defaultFetch(): Promise<FetchLike | undefined> {
+  const onNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  defaultFetchImpl ??= onNode ? import('./node-fetch.js').then((m) => m.nodeFetch) : Promise.resolve(globalThis.fetch as unknown as FetchLike | undefined);
+  return defaultFetchImpl;
+}
+
 async function call(opts: HttpOptions, method: string, path: string, body?: unknown): Promise<unknown> {
-  const f = opts.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
+  const f = opts.fetch ?? (await defaultFetch());
   if (!f) throw new BeaconHttpError(0, 'no_fetch', 'no fetch implementation: pass `fetch` in the options');
   const headers: Record<string, string> = { authorization: `Bearer ${await resolveToken(opts.token)}` };
   if (body !== undefined) headers['content-type'] = 'application/json';

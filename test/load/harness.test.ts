@@ -1,5 +1,5 @@
 // Unit tests of the harness's pure parts: argument bounds, loopback guard, seeded placement and
-// movement, the scheduler heap and the officer-position ring.
+// movement, the scheduler heap, the officer-position ring and the simulated devices' tokens.
 import { describe, expect, it } from 'vitest';
 import { ArgsError, parseArgs } from '../../load-tests/args.js';
 import { TimeHeap } from '../../load-tests/heap.js';
@@ -8,6 +8,8 @@ import { advance, newCitizen, newOfficer, nextInterval } from '../../load-tests/
 import { inNyc, nycCentroids } from '../../load-tests/areas.js';
 import { deviceRandom, mulberry32 } from '../../load-tests/prng.js';
 import { OfficerRing } from '../../load-tests/ring.js';
+import { mintToken } from '../../load-tests/tokens.js';
+import { resolveDeviceKeys, verifyJwt } from '../../src/auth/index.js';
 import { snapToCell } from '../../src/geo/index.js';
 
 describe('args', () => {
@@ -140,5 +142,23 @@ describe('OfficerRing', () => {
     expect(r.sentInCell(0, A.lat + 0.0003, A.lng, 200, 0)).toBeNaN(); // not a centre
     expect(r.sentInCell(0, B.lat, B.lng, 1000, 0)).toBeNaN(); // another grid
     for (const [o, size] of [[1, 200], [5, 200], [-1, 200], [0, 0], [0, NaN]] as const) expect(r.sentInCell(o, A.lat, A.lng, size, 0)).toBeNaN();
+  });
+});
+
+describe('device tokens', () => {
+  const JWT_SECRET = 'load-test-secret-0123456789abcdef';
+  const secret = new TextEncoder().encode(JWT_SECRET);
+
+  it('pass the server verification, with the claims a device token carries', async () => {
+    const keys = { keys: await resolveDeviceKeys({ JWT_SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: '/nonexistent' }, { generate: false }) };
+    const now = Date.now();
+    const o = await verifyJwt(await mintToken(secret, 'officer', 'lt-o7'), keys, now);
+    expect(o).toMatchObject({ sub: 'lt-o7', acct: 'acct-lt-o7', role: 'officer', name: 'Officer lt-o7', badge: 'lt-o7', precinct: '1' });
+    expect(o.exp - (o.iat as number)).toBe(7200);
+    const c = await verifyJwt(await mintToken(secret, 'citizen', 'lt-c1', 60), keys, now);
+    expect(c).toMatchObject({ sub: 'lt-c1', role: 'citizen', name: 'Citizen lt-c1' });
+    expect(c.badge).toBeUndefined();
+    await expect(verifyJwt(await mintToken(secret, 'citizen', 'lt-c1', 60), keys, now + 61_000)).rejects.toMatchObject({ reason: 'expired' });
+    await expect(verifyJwt(await mintToken(new TextEncoder().encode(`${JWT_SECRET}x`), 'citizen', 'lt-c1'), keys, now)).rejects.toMatchObject({ reason: 'invalid' });
   });
 });

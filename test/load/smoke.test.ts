@@ -67,6 +67,21 @@ describe('load harness smoke run', () => {
     expect(res.throughput.pushesCoarse).toBeLessThanOrEqual(res.throughput.pushes);
   }, 180_000);
 
+  it('connections mode: connects every socket and reports the connect rate and its CPU cost per device', async () => {
+    const r = await runHarness(['--mode', 'connections', '--sockets', '300', '--duration', '1', '--quiet', '--out', out], 120_000);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    expect(res.connections).toMatchObject({ requested: 300, connected: 300, failed: 0 });
+    // connectSeconds is rounded to 0.1 s in the JSON, connectPerSec computed before that.
+    const k = res.connections;
+    expect(Math.abs(k.connectPerSec * k.connectSeconds - 300)).toBeLessThanOrEqual(k.connectPerSec * 0.05 + 1);
+    for (const f of ['serverCpuUsPerDevice', 'generatorCpuUsPerDevice']) expect(res.connections.connectCost[f], f).toBeGreaterThan(0);
+    expect(res.connections.connectCost.eluMax).toBeGreaterThan(0);
+    expect(res.errors.total).toBe(0);
+    expect(r.stdout).toMatch(/connected 300, failed 0, in [\d.]+ s = \d+\/s/);
+    expect(r.stdout).toContain('connect phase CPU per device: server');
+  }, 150_000);
+
   it('refuses a non-loopback target before sending anything', async () => {
     const r = await runHarness(['--target', 'http://10.1.2.3:8080', '--jwt-secret', 'x'.repeat(32), '--quiet', '--out', out], 30_000);
     expect(r.code).toBe(2);
