@@ -104,6 +104,8 @@ export function frameCpu(a: PhaseAgg | undefined): FrameCpu | null {
   const us = (cores: number | null): number | null => (cores === null ? null : Math.round(((cores * a.seconds * 1e6) / frames) * 10) / 10);
   const server = a.serverCpu.length ? a.serverCpu.reduce((x, y) => x + y, 0) / a.serverCpu.length : null;
   return { framesPerSec: Math.round(frames / a.seconds), serverUs: us(server), generatorUs: us(a.genCpuCores) };
+}
+
 /**
  * What one device's connect cost in the connect phase: CPU µs of the server and of the generator
  * (this process, all threads), and the busiest worker's event-loop utilisation. A storm is bound by
