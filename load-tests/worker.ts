@@ -3,22 +3,20 @@
 // Modes: `beacon` (the real contract through the client library), `echo` (the same frames to a
 // bare echo server over the same transport), `connections` (idle sockets that only heartbeat).
 import { performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 import { BeaconClient, BeaconHttpError, ConnectError } from '../src/client/index.js';
+import { channel } from './channel.js';
 import type { Transport, TransportFactory } from '../src/client/transport.js';
 import { wsTransport } from '../src/client/ws-transport.js';
 import { decodeServerFrame, encodeMessage, type NearestMessage, type Role } from '../src/protocol/index.js';
 import { encodeHist, newHistogram, recordMs, type Histogram } from './hist.js';
 import { TimeHeap } from './heap.js';
-import { emptyCounters, type FromWorker, type HistName, type Phase, type ToWorker, type WorkerInit } from './messages.js';
+import { emptyCounters, type HistName, type Phase, type ToWorker } from './messages.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from './movement.js';
 import { deviceRandom } from './prng.js';
 import { OfficerRing, sharedNow } from './ring.js';
 import { mintToken } from './tokens.js';
 
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const post = (m: FromWorker): void => port.postMessage(m);
+const { init, post, onMessage } = channel();
 
 const nOff = init.officers[1] - init.officers[0];
 const nCit = init.citizens[1] - init.citizens[0];
@@ -98,7 +96,9 @@ function onNearest(d: number, m: NearestMessage): void {
       // (else the previous one moving away may have caused the push, and the sample would measure
       // the new officer's idle time, not a re-push).
       const prev = lastOff[d];
-      const causal = same || (sent > lastNearestAt[d] && (prev < 0 || !(ring.latestAt(prev) > sent)));
+      // (prev's latest 0: an officer of another generator process, unknown here: no sample.)
+      const prevAt = prev < 0 ? 0 : ring.latestAt(prev);
+      const causal = same || (sent > lastNearestAt[d] && (prev < 0 || (prevAt > 0 && prevAt <= sent)));
       if (sent === sent && moved && causal) recordMs(hists.move, now - sent);
     }
     lastOff[d] = idx;
@@ -375,7 +375,7 @@ async function stop(): Promise<void> {
   setTimeout(() => process.exit(0), 10).unref();
 }
 
-port.on('message', (m: ToWorker) => {
+onMessage((m: ToWorker) => {
   if (m.type === 'phase') enterPhase(m.phase);
   else if (m.type === 'stop') void stop();
 });

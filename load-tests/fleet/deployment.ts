@@ -2,7 +2,7 @@
 // orchestrator and N processors, each processor with a METRICS_PORT of its own. Used by
 // `npm run cluster` and by the load harness's --processors.
 import { randomBytes } from 'node:crypto';
-import { freePort, launchRedis, launchRole, redisInfo, stopAll, tempDir, type LaunchedRole } from './procs.js';
+import { freePort, launchRedis, launchRole, redisInfo, sleep, stopAll, tempDir, type LaunchedRole } from './procs.js';
 
 export interface NodeProc {
   /** NODE_ID (processor) or 'orchestrator'. */
@@ -76,14 +76,27 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
     }),
   );
   const ol = await launchRole('orchestrator', { ...env, PORT: String(o.port ?? 0) }, { echo: o.echo });
+  const orchUrl = ol.line.trim().split(/\s+/)[1];
+  await waitReady(orchUrl);
   return {
     redisPort,
     redisUrl,
     redisDir,
     secrets,
-    orchestrator: node('orchestrator', ol, ol.line.trim().split(/\s+/)[1]),
+    orchestrator: node('orchestrator', ol, orchUrl),
     processors: procs,
     redisInfo: () => redisInfo(redisPort),
     stop: (graceMs) => stopAll(graceMs),
   };
+}
+
+/** Polls the orchestrator's /readyz (Redis, bus, registry view with a processor) until 200, ≤ 30 s. */
+async function waitReady(base: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`orchestrator ${base} not ready within 30 s`);
+    await sleep(200);
+  }
 }
