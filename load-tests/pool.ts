@@ -80,6 +80,10 @@ export interface PoolResult {
   connected: number;
   connectFailed: number;
   connectSeconds: number;
+  /** Every worker finished its connects (else `connected` counts only those that did: see `openAtEnd`). */
+  allReported: boolean;
+  /** Sockets open when the last phase ended (or the run was cut short), all workers together. */
+  openAtEnd: number;
 }
 
 const newAgg = (): PhaseAgg => ({
@@ -254,6 +258,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
   let phaseCpu = { cpuS: genCpuS(), at: performance.now() };
 
   let connectSeconds = 0;
+  let openAtEnd = 0;
   try {
     const ok = await waitUntil(() => connectedWorkers === nWorkers, o.connectTimeoutMs);
     connectSeconds = (performance.now() - phaseStart) / 1000;
@@ -272,8 +277,10 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
       await sleep(step.seconds * 1000, o.signal);
       if (fatal) throw new Error(`generator worker failed: ${fatal}`);
     }
-    if (!o.signal.aborted) await o.onPhase?.(phase, undefined);
   } finally {
+    openAtEnd = connectedNow;
+    // Also after a Ctrl-C: what the deployment holds at that moment is worth reporting (bounded scrapes).
+    await o.onPhase?.(phase, undefined).catch((err) => o.log(`phase hook failed: ${(err as Error).message}`));
     closePhase();
     broadcast({ type: 'stop' });
     await waitUntil(() => stoppedWorkers === nWorkers || !!fatal, 10_000).catch(() => false);
@@ -286,7 +293,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     if (o.progress && process.stderr.isTTY) process.stderr.write('\n');
     await Promise.all([...workers.map((w) => w.terminate()), ...children.map(endProcess)]);
   }
-  return { phases: aggs, connected: connectedOk, connectFailed, connectSeconds };
+  return { phases: aggs, connected: connectedOk, connectFailed, connectSeconds, allReported: connectedWorkers === nWorkers, openAtEnd };
 }
 
 function startThread(init: WorkerInit): Worker {

@@ -167,22 +167,23 @@ async function main(): Promise<number> {
       const after = hold?.serverRssMax || sampler.last?.rssBytes || null;
       results.connections = {
         requested: args.sockets,
-        connected: pool.connected,
+        // Cut short (Ctrl-C, or the connect phase's bound): the sockets open at that moment.
+        connected: pool.allReported ? pool.connected : pool.openAtEnd,
         failed: pool.connectFailed,
         connectSeconds: Math.round(pool.connectSeconds * 10) / 10,
         rssBeforeBytes: before?.rssBytes ?? null,
         rssAfterBytes: after,
         rssPerSocketBytes: before && after && pool.connected ? (after - before.rssBytes) / pool.connected : null,
         pongs: (hold?.counters.pongs ?? 0) + (pool.phases.connect?.counters.pongs ?? 0),
-        connectPerSec: pool.connectSeconds > 0 ? Math.round(pool.connected / pool.connectSeconds) : null,
+        connectPerSec: pool.connectSeconds > 0 ? Math.round((pool.allReported ? pool.connected : pool.openAtEnd) / pool.connectSeconds) : null,
       };
       if (snaps.start && snaps.holdEnd) {
         const nodes = perNode(snaps.start, snaps.holdEnd).filter((n) => n.node !== 'orchestrator');
         results.connections.perNode = nodes.map(({ node, sockets, rssPerSocketBytes }) => ({ node, sockets, rssPerSocketBytes }));
         results.connections.devicesPerNode = devicesPerNode(nodes);
         const hold = snaps.holdStart ? redisFigures(snaps.holdStart, snaps.holdEnd) : undefined;
-        const conn = snaps.holdStart ? redisFigures(snaps.start, snaps.holdStart) : undefined;
-        results.redis = { usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null, usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null, opsPerSec: hold?.opsPerSec ?? null, connectOpsPerSec: conn?.opsPerSec ?? null };
+        const conn = redisFigures(snaps.start, snaps.holdStart ?? snaps.holdEnd);
+        results.redis = { usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null, usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null, opsPerSec: hold?.opsPerSec ?? null, connectOpsPerSec: conn.opsPerSec };
       }
       finishCommon(results, pool, undefined, args);
     } else {

@@ -121,7 +121,7 @@ export interface LaunchedRole {
 }
 
 /**
- * Starts one role and resolves its banner line (≤ 60 s). `echo`: copy what it prints after the
+ * Starts one role and resolves its banner line (≤ 3 min: several starting at once on a busy 2-core machine take over a minute). `echo`: copy what it prints after the
  * banner to this process's stdout/stderr (npm run cluster) instead of only keeping it.
  */
 export async function launchRole(role: Role, env: NodeJS.ProcessEnv, opts: { echo?: boolean } = {}): Promise<LaunchedRole> {
@@ -137,7 +137,7 @@ export async function launchRole(role: Role, env: NodeJS.ProcessEnv, opts: { ech
   proc.stdout!.on('data', keep(process.stdout));
   proc.stderr!.on('data', keep(process.stderr));
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start within 60 s:\n${out.slice(-2000)}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${role} did not start within 180 s:\n${out.slice(-2000)}`)), 180_000);
     const check = () => {
       const m = out.split('\n').find((l) => l.startsWith(`${role} `));
       if (m === undefined) return;
