@@ -12,9 +12,13 @@ export const USAGE = `usage: npm run load -- [options]
   --warmup S                seconds of the same load before it, reported apart (default 5; 0: none)
   --rate R                  total citizen loc/s (default: each citizen every 2–5 s)
   --target URL              a running Beacon orchestrator (loopback only); default: start one
-  --metrics-url URL         where to read server RSS/CPU (Prometheus text) for --target; default
-                            <target>/metrics (a processor's METRICS_PORT in distributed mode);
-                            METRICS_TOKEN from the environment is sent as a bearer token
+  --metrics-url URL[,URL…]  where to read server RSS/CPU (Prometheus text) for --target, summed over
+                            the list (distributed mode: the orchestrator's and every processor's
+                            METRICS_PORT /metrics, as npm run cluster prints them); default
+                            <target>/metrics; METRICS_TOKEN from the environment is sent as a bearer token
+  --processors N            start a distributed deployment on loopback instead of embedded Beacon:
+                            its own redis-server, one orchestrator, N processors (1–32), and the
+                            generator in child processes (each under the open-file limit)
   --jwt-secret SECRET       HS256 device-token secret of --target (else JWT_SECRET, else DATA_DIR/jwt-secret)
   --seed K                  placement and movement seed (default 1)
   --workers W               generator threads (default: cores - 1, at least 1)
@@ -45,7 +49,9 @@ export interface LoadArgs {
   warmupS: number;
   rate?: number;
   target?: string;
-  metricsUrl?: string;
+  /** One or more /metrics URLs (comma-separated on the command line). */
+  metricsUrls?: string[];
+  processors?: number;
   jwtSecret?: string;
   seed: number;
   workers: number;
@@ -91,7 +97,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     raw[m[1]] = v;
   }
   if (raw.help) return 'help';
-  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
+  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
 
   const mode = raw.mode ?? 'load';
@@ -113,7 +119,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     warmupS: raw.warmup === undefined ? 5 : intIn('warmup', raw.warmup, 0, 600),
     rate,
     target: raw.target,
-    metricsUrl: raw['metrics-url'],
+    metricsUrls: raw['metrics-url']?.split(',').filter(Boolean),
+    processors: raw.processors === undefined ? undefined : intIn('processors', raw.processors, 1, 32),
     jwtSecret: raw['jwt-secret'] ?? env.JWT_SECRET ?? undefined,
     seed: raw.seed === undefined ? 1 : intIn('seed', raw.seed, 0, 2 ** 31 - 1),
     workers: raw.workers === undefined ? Math.max(1, Math.min(8, availableParallelism() - 1)) : intIn('workers', raw.workers, 1, 64),
@@ -132,6 +139,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     ignoreFdLimit: !!raw['ignore-fd-limit'],
     quiet: !!raw.quiet,
   };
+  if (out.processors !== undefined && out.target) throw new ArgsError('--processors starts its own deployment: not with --target');
+  if (out.metricsUrls && out.metricsUrls.length > 64) throw new ArgsError('--metrics-url: at most 64 URLs');
   if (out.mode === 'load' && out.officers + out.citizens === 0) throw new ArgsError('nothing to simulate: --officers and --citizens are both 0');
   return out;
 }

@@ -1,7 +1,16 @@
 // Runs one set of generator workers through its phases (connect → warmup → steady → capacity, or connect →
 // hold), merges their interval stats per phase and per second, and prints the live progress line.
 // Every wait is bounded in time and an AbortSignal (Ctrl-C) cuts any of them short.
+// Workers are threads of this process (one officer ring shared by all), or with `processes` child
+// processes (worker-proc.ts), each under its own open-file limit: what >~19k sockets need. Each
+// process then has its own ring, so officer move → re-push is sampled from the pushes of officers
+// driven by the citizen's own process (about 1/processes of them, spread evenly over the city).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { track } from './fleet/procs.js';
+import { sampleProc } from './system.js';
+import type { ProcessInitMessage } from './worker-proc.js';
 import { newHistogram, decodeInto, summarize, type Histogram } from './hist.js';
 import { emptyCounters, type Counters, type FromWorker, type HistName, type Phase, type ToWorker, type WorkerInit, type WorkerMode } from './messages.js';
 import { OfficerRing } from './ring.js';
@@ -38,6 +47,8 @@ export interface TimelinePoint {
 
 export interface PoolOptions {
   run: string;
+  /** Run each worker as a child process instead of a thread. */
+  processes?: boolean;
   mode: WorkerMode;
   target: string;
   officers: number;
@@ -57,6 +68,8 @@ export interface PoolOptions {
   phases: { phase: Phase; seconds: number }[];
   connectTimeoutMs: number;
   sampler?: ServerSampler;
+  /** Awaited at each phase boundary while the sockets are open (`next` undefined: the last phase ended, before the stop). */
+  onPhase?: (ended: Phase, next: Phase | undefined) => Promise<void>;
   signal: AbortSignal;
   timeline: TimelinePoint[];
   t0: number;
@@ -69,6 +82,10 @@ export interface PoolResult {
   connected: number;
   connectFailed: number;
   connectSeconds: number;
+  /** Every worker finished its connects (else `connected` counts only those that did: see `openAtEnd`). */
+  allReported: boolean;
+  /** Sockets open when the last phase ended (or the run was cut short), all workers together. */
+  openAtEnd: number;
 }
 
 const newAgg = (): PhaseAgg => ({
@@ -120,6 +137,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
   let sec = { counters: emptyCounters(), loc: newHistogram(), move: newHistogram() };
 
   const workers: Worker[] = [];
+  const children: ChildProcess[] = [];
   for (let i = 0; i < nWorkers; i++) {
     const init: WorkerInit = {
       workerId: i,
@@ -142,10 +160,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
       area: o.area,
       officersTotal: o.officers,
     };
-    // worker-boot.mjs registers tsx in the new thread (its loader is not inherited), then loads worker.ts.
-    // LOAD_WORKER_PROF=<dir> writes a V8 CPU profile per worker (to see what bounds the generator).
-    const prof = process.env.LOAD_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_WORKER_PROF}`] : [];
-    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: init, execArgv: prof });
+    const w = o.processes ? startProcess(init, o.officers) : startThread(init);
     w.on('message', (m: FromWorker) => {
       if (m.type === 'stats') {
         const agg = (aggs[m.phase] ??= newAgg());
@@ -167,20 +182,34 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
       } else if (m.type === 'stopped') stoppedWorkers++;
       else if (m.type === 'fatal') fatal = m.message;
     });
-    w.on('error', (err) => (fatal = String(err?.stack ?? err)));
-    workers.push(w);
+    w.on('error', (err: Error) => (fatal = String(err?.stack ?? err)));
+    if (w instanceof Worker) workers.push(w);
+    else {
+      w.once('exit', (code, sig) => {
+        if (stoppedWorkers < nWorkers && !fatal) fatal = `generator process ${i} exited (${code ?? sig}) before it stopped`;
+      });
+      children.push(w);
+    }
   }
-  const broadcast = (m: ToWorker): void => workers.forEach((w) => w.postMessage(m));
+  const broadcast = (m: ToWorker): void => {
+    workers.forEach((w) => w.postMessage(m));
+    children.forEach((c) => c.connected && c.send(m));
+  };
+  /** CPU seconds of the generator: this process (all threads) and its generator processes. */
+  const genCpuS = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6 + children.reduce((a, c) => a + (sampleProc(c.pid ?? -1)?.cpuS ?? 0), 0);
+  };
 
   // Once a second: server sample, timeline point, progress line.
   let phaseStart = performance.now();
-  let cpuMark = { cpu: process.cpuUsage(), at: performance.now() };
+  let cpuMark = { cpuS: genCpuS(), at: performance.now() };
   const ticker = setInterval(async () => {
     const s = await o.sampler?.sample().catch(() => undefined);
-    const cpuNow = process.cpuUsage();
+    const cpuNow = genCpuS();
     const at = performance.now();
-    const genCpu = (cpuNow.user - cpuMark.cpu.user + cpuNow.system - cpuMark.cpu.system) / 1000 / (at - cpuMark.at);
-    cpuMark = { cpu: cpuNow, at };
+    const genCpu = ((cpuNow - cpuMark.cpuS) * 1000) / (at - cpuMark.at);
+    cpuMark = { cpuS: cpuNow, at };
     const agg = aggs[phase];
     if (agg && s) {
       if (Number.isFinite(s.cpuCores)) agg.serverCpu.push(s.cpuCores);
@@ -231,12 +260,12 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     const agg = aggs[phase];
     if (!agg) return;
     agg.seconds = (performance.now() - phaseStart) / 1000;
-    const d = process.cpuUsage(phaseCpu.cpu);
-    agg.genCpuCores = (d.user + d.system) / 1000 / (performance.now() - phaseCpu.at);
+    agg.genCpuCores = ((genCpuS() - phaseCpu.cpuS) * 1000) / (performance.now() - phaseCpu.at);
   };
-  let phaseCpu = { cpu: process.cpuUsage(), at: performance.now() };
+  let phaseCpu = { cpuS: genCpuS(), at: performance.now() };
 
   let connectSeconds = 0;
+  let openAtEnd = 0;
   try {
     // The connect clock starts when every thread has loaded its code (tsx compiles it on start,
     // seconds on a busy machine), so connectSeconds and the connect phase's CPU are the storm's.
@@ -245,7 +274,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     if (readyWorkers < nWorkers && !o.signal.aborted) throw new Error(`generator workers not ready after 120 s (${readyWorkers}/${nWorkers})`);
     aggs.connect = newAgg();
     phaseStart = performance.now();
-    phaseCpu = { cpu: process.cpuUsage(), at: phaseStart };
+    phaseCpu = { cpuS: genCpuS(), at: phaseStart };
     broadcast({ type: 'connect' });
     const ok = await waitUntil(() => connectedWorkers === nWorkers, o.connectTimeoutMs);
     connectSeconds = (performance.now() - phaseStart) / 1000;
@@ -255,15 +284,19 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     for (const step of o.phases) {
       if (o.signal.aborted) break;
       closePhase(); // workers flush their stats on the switch, so every sample lands in one phase
+      await o.onPhase?.(phase, step.phase);
       phase = step.phase;
       aggs[phase] ??= newAgg();
       phaseStart = performance.now();
-      phaseCpu = { cpu: process.cpuUsage(), at: performance.now() };
+      phaseCpu = { cpuS: genCpuS(), at: performance.now() };
       broadcast({ type: 'phase', phase });
       await sleep(step.seconds * 1000, o.signal);
       if (fatal) throw new Error(`generator worker failed: ${fatal}`);
     }
   } finally {
+    openAtEnd = connectedNow;
+    // Also after a Ctrl-C: what the deployment holds at that moment is worth reporting (bounded scrapes).
+    await o.onPhase?.(phase, undefined).catch((err) => o.log(`phase hook failed: ${(err as Error).message}`));
     closePhase();
     broadcast({ type: 'stop' });
     await waitUntil(() => stoppedWorkers === nWorkers || !!fatal, 10_000).catch(() => false);
@@ -274,7 +307,37 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     }
     clearInterval(ticker);
     if (o.progress && process.stderr.isTTY) process.stderr.write('\n');
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers.map((w) => w.terminate()), ...children.map(endProcess)]);
   }
-  return { phases: aggs, connected: connectedOk, connectFailed, connectSeconds };
+  return { phases: aggs, connected: connectedOk, connectFailed, connectSeconds, allReported: connectedWorkers === nWorkers, openAtEnd };
+}
+
+function startThread(init: WorkerInit): Worker {
+  // worker-boot.mjs registers tsx in the new thread (its loader is not inherited), then loads worker.ts.
+  // LOAD_WORKER_PROF=<dir> writes a V8 CPU profile per worker (to see what bounds the generator).
+  const prof = process.env.LOAD_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_WORKER_PROF}`] : [];
+  return new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: init, execArgv: prof });
+}
+
+function startProcess(init: WorkerInit, officersTotal: number): ChildProcess {
+  const prof = process.env.LOAD_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_WORKER_PROF}`] : [];
+  // 'advanced': the token secret is a Uint8Array. The ring is not sent (it cannot cross processes).
+  const p = track(fork(fileURLToPath(new URL('./worker-proc.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const { ring: _r, ringSeq: _s, ...rest } = init;
+  const m: ProcessInitMessage = { type: 'init', init: rest, officersTotal };
+  p.send(m);
+  return p;
+}
+
+/** Waits (≤ 5 s) for a generator process to exit after its stop, then kills it. */
+function endProcess(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    if (p.connected) p.disconnect();
+  });
 }

@@ -7,6 +7,7 @@ import { renderHtml } from './html.js';
 import type { PhaseAgg, TimelinePoint } from './pool.js';
 import type { CannonResult } from './assign-bench.js';
 import type { ShardReport } from './shard-balance.js';
+import type { PerNode, RedisFigures } from './fleet/observe.js';
 
 export interface Results {
   version: 1;
@@ -74,13 +75,27 @@ export interface Results {
     connected: number;
     failed: number;
     connectSeconds: number;
-    /** Devices connected (assignment + ticketed socket + `hello`) per second of the connect phase. */
-    connectPerSec: number;
     connectCost: ConnectCost;
     rssBeforeBytes: number | null;
     rssAfterBytes: number | null;
     rssPerSocketBytes: number | null;
     pongs: number;
+    /** Devices connected (assignment + ticketed socket + `hello`) ÷ connect-phase seconds. */
+    connectPerSec: number | null;
+    /** --processors: per processor, at the end of the hold (RSS growth since before the connects ÷ sockets held). */
+    perNode?: { node: string; sockets: number | null; rssPerSocketBytes: number | null }[];
+    devicesPerNode?: { max: number; mean: number; maxOverMean: number | null } | null;
+  };
+  /** --processors: the deployment's Redis (INFO): memory at the end, commands/s in the hold (or steady) phase and while connecting. */
+  redis?: { usedMemoryBytes: number | null; usedMemoryBeforeBytes?: number | null; opsPerSec: number | null; connectOpsPerSec?: number | null };
+  /** --processors, load mode: the steady phase per node and the cross-node replication it took. */
+  distributed?: {
+    processors: number;
+    perNode: PerNode[];
+    /** beacon_processor_replication deltas summed over processors, and per officer loc sent. */
+    replication: Record<string, number>;
+    replicationPerOfficerUpdate: Record<string, number>;
+    redis: RedisFigures & { netInBytesPerOfficerUpdate: number | null; netOutBytesPerOfficerUpdate: number | null };
   };
   timeline: TimelinePoint[];
   histograms: Record<string, { lo: number; hi: number; count: number }[]>;
@@ -161,11 +176,17 @@ export function table(r: Results): string {
   const mb = (b: number | null | undefined): string => (b ? `${(b / 1048576).toFixed(0)} MB` : '-');
   if (r.mode === 'connections' && r.connections) {
     const k = r.connections;
-    lines.push(`Beacon connection scale — ${k.requested} sockets requested, ${c.workers} worker(s)${r.aborted ? '  [ABORTED]' : ''}`);
-    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s = ${k.connectPerSec}/s; pongs ${k.pongs}`);
+    const g = c.generator as { processes?: boolean; workers?: number } | undefined;
+    lines.push(`Beacon connection scale — ${k.requested} sockets requested, ${g?.workers ?? c.workers} generator ${g?.processes ? 'process(es)' : 'worker(s)'}, target ${c.target}${r.aborted ? '  [ABORTED]' : ''}`);
+    lines.push(`  connected ${k.connected}, failed ${k.failed}, in ${f(k.connectSeconds, 1)} s = ${k.connectPerSec ?? '-'} devices/s (assignment + socket + hello); pongs ${k.pongs}`);
     const cc = k.connectCost;
     lines.push(`  connect phase CPU per device: server ${cc.serverCpuUsPerDevice ?? '-'} µs, generator ${cc.generatorCpuUsPerDevice ?? '-'} µs; worker ELU max ${cc.eluMax}`);
-    lines.push(`  server RSS (embedded: orchestrator + processor in one process) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
+    const where = k.perNode ? `all ${k.perNode.length} processors + orchestrator` : 'embedded: orchestrator + processor in one process';
+    lines.push(`  server RSS (${where}) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
+    for (const n of k.perNode ?? []) lines.push(`  ${n.node.padEnd(6)} sockets ${String(n.sockets ?? '-').padStart(7)}   RSS per socket ${n.rssPerSocketBytes === null ? '-' : `${n.rssPerSocketBytes} B`}`);
+    const d = k.devicesPerNode;
+    if (d) lines.push(`  devices per node: max ${d.max}, mean ${d.mean} (max/mean ${f(d.maxOverMean)})`);
+    if (r.redis) lines.push(`  redis: used memory ${mb(r.redis.usedMemoryBeforeBytes)} → ${mb(r.redis.usedMemoryBytes)}; ${r.redis.opsPerSec ?? '-'} ops/s holding, ${r.redis.connectOpsPerSec ?? '-'} ops/s while connecting`);
     lines.push(row('assignment (ms)', r.assignWs), row('socket connect (ms)', r.connect));
     lines.push(`  errors ${r.errors.total} ${JSON.stringify(r.errors.codes)}`);
     lines.push(shardLine(r));
@@ -191,6 +212,12 @@ export function table(r: Results): string {
   else if (r.echoRatioSteady !== null) lines.push(`echoRatio (steady) ${f(r.echoRatioSteady)}`);
   const a = r.assign;
   if (a) lines.push(`orchestrator: ${a.perSec} assignments/s, p50 ${f(a.p50)} ms, p99 ${f(a.p99)} ms, non-2xx ${a.non2xx}; bare fastify ${a.fastify?.perSec ?? '-'} /s (p99 ${f(a.fastify?.p99)} ms) → fastifyRatio ${f(a.fastifyRatio)}, per core ${f(a.perCoreRatio)}`);
+  const dist = r.distributed;
+  if (dist) {
+    lines.push(`distributed (${dist.processors} processors, steady): ` + dist.perNode.map((n) => `${n.node} cpu ${f(n.cpuCoresAvg)} rss ${mb(n.rssBytes)}${n.sockets !== null ? ` sockets ${n.sockets}` : ''}`).join('; '));
+    const rp = dist.replicationPerOfficerUpdate;
+    lines.push(`replication per officer update: ${f(rp.published)} messages published, ${f(rp.received)} received; Redis ${dist.redis.netInBytesPerOfficerUpdate ?? '-'} B in / ${dist.redis.netOutBytesPerOfficerUpdate ?? '-'} B out, ${dist.redis.opsPerSec ?? '-'} ops/s, ${mb(dist.redis.usedMemoryBytes)}`);
+  }
   const e = r.errors;
   lines.push(`errors ${e.total} (err frames ${e.errFrames}, assign ${e.assignFailures}, connect ${e.connectFailures}, refusals ${e.refusals}, drops ${e.drops}); unanswered locs ${e.unansweredLocs}, retries ${e.retries}${Object.keys(e.codes).length ? ' ' + JSON.stringify(e.codes) : ''}`);
   lines.push(`server: cpu ${f(r.server.cpuCoresAvg)} cores avg (steady), rss max ${mb(r.server.rssMaxBytes)}; generator: cpu ${f(r.generator.cpuCoresAvg)} cores, worker ELU max ${f(r.generator.eluMax)}${r.generator.saturated ? '  ← GENERATOR SATURATED: latencies include generator queueing' : ''}`);

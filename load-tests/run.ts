@@ -7,9 +7,13 @@ import { join } from 'node:path';
 import { ArgsError, parseArgs, USAGE, type LoadArgs } from './args.js';
 import { assignRequests, compareWithBare } from './assign-bench.js';
 import { startChild, type Child } from './children.js';
+import { startDeployment, type Deployment } from './fleet/deployment.js';
+import { devicesPerNode, perNode, redisFigures, replicationDelta, snapshotFleet, type FleetSnapshot } from './fleet/observe.js';
+import { killAll } from './fleet/procs.js';
 import { assertLoopback } from './loopback.js';
 import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
 import { avg, connectCost, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { checkFds, generatorPlan, sourceAddresses } from './plan.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';
 import { makeArea } from './areas.js';
@@ -20,33 +24,6 @@ import type { Phase } from './messages.js';
 const CAPACITY_GAP_MS = 100;
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
-
-/** One 127.x.y.z source address per 16k sockets (an address has ~28k ephemeral ports). */
-function sourceAddresses(sockets: number, wanted: number | undefined, seed: number): string[] {
-  const n = wanted ?? Math.max(1, Math.ceil(sockets / 16_000));
-  if (n === 1 && wanted === undefined) return [];
-  // A fresh second octet per run keeps clear of ports still in TIME_WAIT from the last run.
-  const b = 1 + ((seed + Date.now()) % 250);
-  return Array.from({ length: n }, (_, i) => `127.${b}.${Math.floor(i / 250)}.${1 + (i % 250)}`);
-}
-
-function checkFds(args: LoadArgs, sockets: number, embedded: boolean): void {
-  const lim = fdLimit();
-  if (!lim) return;
-  const need = sockets + args.workers * args.connectConcurrency + 256;
-  if (need <= lim.soft) return;
-  const msg =
-    `This run opens ~${sockets} sockets: ~${need} file descriptors in this process` +
-    (embedded ? ' and as many in the Beacon child' : '') +
-    `, but the open-file limit is ${lim.soft} (hard ${lim.hard}).\n` +
-    `Raise it in the shell first, e.g.  ulimit -n ${Math.max(need * 2, 65536)}  (above the hard limit needs root/CAP_SYS_RESOURCE,\n` +
-    `or /etc/security/limits.conf / docker --ulimit nofile=...), or lower the device count. --ignore-fd-limit starts anyway.`;
-  if (!args.ignoreFdLimit) {
-    log(msg);
-    process.exit(2);
-  }
-  log(`warning: ${msg}`);
-}
 
 async function resolveSecret(args: LoadArgs): Promise<Uint8Array> {
   if (args.jwtSecret) return new TextEncoder().encode(args.jwtSecret);
@@ -68,7 +45,7 @@ async function main(): Promise<number> {
     }
     args = parsed;
     if (args.target) await assertLoopback(args.target);
-    if (args.metricsUrl) await assertLoopback(args.metricsUrl);
+    for (const u of args.metricsUrls ?? []) await assertLoopback(u);
   } catch (e) {
     log(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -78,17 +55,22 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const abort = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
+  // Whatever way this process ends, no child it started outlives it (graceful stops come first, in main).
+  process.once('exit', killAll);
+  const onSignal = (): void => {
     if (++interrupts > 1) {
       log('\nsecond Ctrl-C: exiting without results');
       process.exit(130);
     }
     log('\nCtrl-C: stopping; results so far will be written (Ctrl-C again to quit at once)');
     abort.abort();
-  });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const sockets = args.mode === 'connections' ? args.sockets : args.officers + args.citizens;
-  checkFds(args, sockets, !args.target);
+  const gen = generatorPlan(args, sockets);
+  checkFds(args, sockets, gen);
   makeArea(args.area, args.seed, args.officers).placeOfficer(() => 0); // fail early if the zip data is missing
 
   const secretText = args.target ? undefined : randomBytes(32).toString('base64url');
@@ -109,10 +91,24 @@ async function main(): Promise<number> {
   };
 
   let beacon: Child | undefined;
+  let deployment: Deployment | undefined;
   let target = args.target?.replace(/\/$/, '');
   const results: Partial<Results> = { version: 1, mode: args.mode, startedAt, aborted: false };
   try {
-    if (!target) {
+    if (args.processors !== undefined) {
+      log(`starting a distributed deployment on loopback: redis-server, 1 orchestrator, ${args.processors} processor(s)…`);
+      const cap = Math.max(1000, (fdLimit()?.soft ?? 65_536) - 1000);
+      deployment = await startDeployment({
+        processors: args.processors,
+        appendfsync: 'everysec',
+        secrets: { JWT_SECRET: secretText },
+        env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+        // Under the open-file limit: past it a processor refuses the upgrade instead of failing accept().
+        processorEnv: { MAX_SOCKETS: String(cap) },
+      });
+      target = deployment.orchestrator.url;
+      log(`  orchestrator ${target} (pid ${deployment.orchestrator.pid}); ${deployment.processors.map((p) => `${p.node} pid ${p.pid}`).join(', ')}; redis ${deployment.redisUrl} (dir ${deployment.redisDir})`);
+    } else if (!target) {
       log('starting embedded Beacon (child process, free ports)…');
       beacon = await startChild('beacon', {
         JWT_SECRET: secretText as string,
@@ -124,17 +120,23 @@ async function main(): Promise<number> {
       children.push(beacon);
       target = beacon.url;
     }
-    const sampler = beacon ? new ServerSampler({ pid: beacon.pid }) : new ServerSampler({ metricsUrl: args.metricsUrl ?? target });
+    const sampler = deployment
+      ? new ServerSampler({ pids: [deployment.orchestrator, ...deployment.processors].map((n) => n.pid) })
+      : beacon
+        ? new ServerSampler({ pid: beacon.pid })
+        : new ServerSampler({ metricsUrls: args.metricsUrls ?? [target] });
     const config = {
       ...args,
       jwtSecret: undefined,
-      target: args.target ?? `embedded (${target})`,
+      target: args.target ?? (deployment ? `distributed: ${args.processors} processor(s) (${target})` : `embedded (${target})`),
+      generator: { processes: gen.processes, workers: gen.workers },
       sockets,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, fdLimit: fdLimit() },
     };
     results.config = config;
     const base: Omit<PoolOptions, 'run' | 'mode' | 'target' | 'officers' | 'citizens' | 'phases' | 'sampler' | 'heartbeatMs'> = {
-      workers: args.workers,
+      workers: gen.workers,
+      processes: gen.processes,
       seed: args.seed,
       encoding: args.encoding,
       citizenMeanIntervalMs: args.rate && args.citizens ? (args.citizens / args.rate) * 1000 : undefined,
@@ -145,7 +147,8 @@ async function main(): Promise<number> {
       capacityGapMs: CAPACITY_GAP_MS,
       lean: args.lean,
       area: args.area,
-      connectTimeoutMs: Math.min(600_000, 60_000 + sockets * 5),
+      // Bounded, with room for a slow connect rate (~20/s on a busy machine).
+      connectTimeoutMs: Math.min(3_600_000, 60_000 + sockets * 50),
       signal: abort.signal,
       timeline,
       t0,
@@ -156,24 +159,38 @@ async function main(): Promise<number> {
     if (args.mode === 'connections') {
       await sleep(1000, abort.signal);
       const before = await sampler.sample();
+      const snaps: Partial<Record<'start' | 'holdStart' | 'holdEnd', FleetSnapshot>> = {};
+      if (deployment) snaps.start = await snapshotFleet(deployment);
       const lim = fdLimit();
       if (lim) log(`open-file limit ${lim.soft} (hard ${lim.hard}): each side holds one descriptor per socket, so this machine tops out near ${Math.max(0, lim.soft - 512)} sockets per process; raise it with  ulimit -n <n>  before the run`);
       log(`connection scale: ${args.sockets} idle sockets heartbeating every 30 s, over ${base.sourceAddresses.length || 1} source address(es)…`);
-      const pool = await runPool({ ...base, run: 'connections', mode: 'connections', target, officers: 0, citizens: args.sockets, phases: [{ phase: 'hold', seconds: args.durationS }], sampler, heartbeatMs: 30_000 });
+      const onPhase = async (_ended: Phase, next: Phase | undefined): Promise<void> => {
+        if (deployment) snaps[next ? 'holdStart' : 'holdEnd'] = await snapshotFleet(deployment);
+      };
+      const pool = await runPool({ ...base, run: 'connections', mode: 'connections', target, officers: 0, citizens: args.sockets, phases: [{ phase: 'hold', seconds: args.durationS }], sampler, heartbeatMs: 30_000, onPhase });
       const hold = pool.phases.hold;
       const after = hold?.serverRssMax || sampler.last?.rssBytes || null;
       results.connections = {
         requested: args.sockets,
-        connected: pool.connected,
+        // Cut short (Ctrl-C, or the connect phase's bound): the sockets open at that moment.
+        connected: pool.allReported ? pool.connected : pool.openAtEnd,
         failed: pool.connectFailed,
         connectSeconds: Math.round(pool.connectSeconds * 10) / 10,
-        connectPerSec: perSec(pool.connected, pool.connectSeconds),
         connectCost: connectCost(pool.phases.connect, pool.connected),
         rssBeforeBytes: before?.rssBytes ?? null,
         rssAfterBytes: after,
         rssPerSocketBytes: before && after && pool.connected ? (after - before.rssBytes) / pool.connected : null,
         pongs: (hold?.counters.pongs ?? 0) + (pool.phases.connect?.counters.pongs ?? 0),
+        connectPerSec: pool.connectSeconds > 0 ? Math.round((pool.allReported ? pool.connected : pool.openAtEnd) / pool.connectSeconds) : null,
       };
+      if (snaps.start && snaps.holdEnd) {
+        const nodes = perNode(snaps.start, snaps.holdEnd).filter((n) => n.node !== 'orchestrator');
+        results.connections.perNode = nodes.map(({ node, sockets, rssPerSocketBytes }) => ({ node, sockets, rssPerSocketBytes }));
+        results.connections.devicesPerNode = devicesPerNode(nodes);
+        const hold = snaps.holdStart ? redisFigures(snaps.holdStart, snaps.holdEnd) : undefined;
+        const conn = redisFigures(snaps.start, snaps.holdStart ?? snaps.holdEnd);
+        results.redis = { usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null, usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null, opsPerSec: hold?.opsPerSec ?? null, connectOpsPerSec: conn.opsPerSec };
+      }
       finishCommon(results, pool, undefined, args);
     } else {
       // 1. Orchestrator: the assignment benchmark (assign-bench.ts) against its bare fastify peer.
@@ -193,11 +210,19 @@ async function main(): Promise<number> {
       // 2. Beacon under the movement model, then closed-loop capacity.
       const phases = loadPhases(args, args.durationS);
       log(`beacon: ${args.officers} officers + ${args.citizens} citizens over ${args.workers} worker(s)…`);
-      const pool = abort.signal.aborted ? undefined : await runPool({ ...base, run: 'beacon', mode: 'beacon', target, officers: args.officers, citizens: args.citizens, phases, sampler, heartbeatMs: 30_000 });
+      const steadySnaps: FleetSnapshot[] = [];
+      const onPhase = async (ended: Phase, next: Phase | undefined): Promise<void> => {
+        if (deployment && (next === 'steady' || ended === 'steady')) steadySnaps.push(await snapshotFleet(deployment));
+      };
+      const pool = abort.signal.aborted ? undefined : await runPool({ ...base, run: 'beacon', mode: 'beacon', target, officers: args.officers, citizens: args.citizens, phases, sampler, heartbeatMs: 30_000, onPhase });
+      if (pool && steadySnaps.length === 2) results.distributed = distributedFigures(steadySnaps[0], steadySnaps[1], pool, args.processors ?? 0);
 
       // 3. The same generator against a bare uWS echo server, same socket count.
       let echoPool: PoolResult | undefined;
-      if (args.echo && !abort.signal.aborted) {
+      // The echo server is one process: past its open-file limit it cannot hold the run's sockets.
+      const echoFits = sockets + 512 <= (fdLimit()?.soft ?? Infinity);
+      if (args.echo && !echoFits) log(`echo baseline skipped: ${sockets} sockets do not fit one process's open-file limit`);
+      if (args.echo && echoFits && !abort.signal.aborted) {
         const echo = await startChild('echo');
         children.push(echo);
         try {
@@ -217,6 +242,8 @@ async function main(): Promise<number> {
     (results as Record<string, unknown>).failure = String((e as Error).message ?? e);
   } finally {
     for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
+    if (deployment) log('stopping the deployment…');
+    await deployment?.stop(20_000).catch(() => {});
   }
 
   results.shards = shardReport(args.area, args.seed, args.mode === 'connections' ? 0 : args.officers, args.mode === 'connections' ? args.sockets : args.citizens, [2, 3, 4, 5, 6, 7, 8].map(clusterIds));
@@ -292,6 +319,21 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
 }
 
+/** The steady phase of a --processors load run: per node, replication and Redis per officer update. */
+function distributedFigures(a: FleetSnapshot, b: FleetSnapshot, pool: PoolResult, processors: number): NonNullable<Results['distributed']> {
+  const officerLocs = pool.phases.steady?.counters.officerLocSent ?? 0;
+  const per = (n: number | null): number | null => (n !== null && officerLocs > 0 ? Math.round((n / officerLocs) * 100) / 100 : null);
+  const replication = replicationDelta(a, b);
+  const redis = redisFigures(a, b);
+  return {
+    processors,
+    perNode: perNode(a, b),
+    replication,
+    replicationPerOfficerUpdate: Object.fromEntries(Object.entries(replication).map(([k, v]) => [k, per(v) ?? 0])),
+    redis: { ...redis, netInBytesPerOfficerUpdate: per(redis.netInBytes), netOutBytesPerOfficerUpdate: per(redis.netOutBytes) },
+  };
+}
+
 function mergeHists(aggs: (PoolResult['phases'][keyof PoolResult['phases']] | undefined)[], name: 'assign' | 'connect' | 'loc' | 'move'): Histogram {
   const out = newHistogram();
   for (const a of aggs) if (a) out.add(a.hists[name]);
@@ -324,6 +366,8 @@ function fillDefaults(r: Partial<Results>): Results {
     connections: r.connections,
     cpuPerFrame: r.cpuPerFrame,
     shards: r.shards,
+    ...(r.redis ? { redis: r.redis } : {}),
+    ...(r.distributed ? { distributed: r.distributed } : {}),
     timeline: r.timeline ?? [],
     histograms: r.histograms ?? {},
     ...((r as Record<string, unknown>).failure ? { failure: (r as Record<string, unknown>).failure } : {}),

@@ -37,37 +37,63 @@ export function sampleProc(pid: number): ServerSample | undefined {
   }
 }
 
-export async function sampleMetrics(baseUrl: string): Promise<ServerSample | undefined> {
+/** A Prometheus text page as `name{labels}` → value (`name` alone without labels), or undefined. */
+export async function scrapeMetrics(baseUrl: string): Promise<Map<string, number> | undefined> {
   try {
     const url = baseUrl.endsWith(HTTP_PATHS.metrics) ? baseUrl : baseUrl.replace(/\/$/, '') + HTTP_PATHS.metrics;
     // A server run with METRICS_TOKEN wants it as a bearer token on every scrape.
     const token = process.env.METRICS_TOKEN;
     const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok) return undefined;
-    const text = await res.text();
-    const val = (name: string): number => {
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
-      return m ? Number(m[1]) : NaN;
-    };
-    const cpuS = val('process_cpu_seconds_total');
-    const rssBytes = val('process_resident_memory_bytes');
-    if (Number.isNaN(cpuS) && Number.isNaN(rssBytes)) return undefined;
-    return { cpuS, rssBytes };
+    const out = new Map<string, number>();
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) ([0-9.eE+-]+|NaN)$/.exec(line);
+      if (m) out.set(m[1], Number(m[2]));
+    }
+    return out;
   } catch {
     return undefined;
   }
 }
 
-/** Samples a server once a second: CPU as cores used over the last interval, RSS. */
+/** Sum of a metric over its label sets (`name` and every `name{…}`), NaN when absent. */
+export function metricSum(m: Map<string, number>, name: string, labels = ''): number {
+  let sum = NaN;
+  for (const [k, v] of m) if ((k === name || k.startsWith(`${name}{`)) && k.includes(labels)) sum = (sum === sum ? sum : 0) + v;
+  return sum;
+}
+
+export async function sampleMetrics(baseUrl: string): Promise<ServerSample | undefined> {
+  const m = await scrapeMetrics(baseUrl);
+  if (!m) return undefined;
+  const cpuS = metricSum(m, 'process_cpu_seconds_total');
+  const rssBytes = metricSum(m, 'process_resident_memory_bytes');
+  if (Number.isNaN(cpuS) && Number.isNaN(rssBytes)) return undefined;
+  return { cpuS, rssBytes };
+}
+
+/** Samples a server once a second: CPU as cores used over the last interval, RSS. Several
+ *  processes (a distributed deployment: orchestrator + processors) are summed. */
 export class ServerSampler {
   private prev?: { at: number; s: ServerSample };
   last?: { cpuCores: number; rssBytes: number };
+  private readonly pids: number[];
+  private readonly urls: string[];
 
-  constructor(private readonly source: { pid: number } | { metricsUrl: string }) {}
+  constructor(source: { pid: number } | { pids: number[] } | { metricsUrl: string } | { metricsUrls: string[] }) {
+    this.pids = 'pid' in source ? [source.pid] : 'pids' in source ? source.pids : [];
+    this.urls = 'metricsUrl' in source ? [source.metricsUrl] : 'metricsUrls' in source ? source.metricsUrls : [];
+  }
 
   async sample(): Promise<{ cpuCores: number; rssBytes: number } | undefined> {
-    const s = 'pid' in this.source ? sampleProc(this.source.pid) : await sampleMetrics(this.source.metricsUrl);
-    if (!s) return undefined;
+    const parts = this.pids.length ? this.pids.map(sampleProc) : await Promise.all(this.urls.map(sampleMetrics));
+    // A part missing (a scrape failed) would make the sum jump: skip the whole sample.
+    if (parts.length === 0 || parts.some((p) => !p)) return undefined;
+    const s = { cpuS: 0, rssBytes: 0 };
+    for (const p of parts as ServerSample[]) {
+      s.cpuS += p.cpuS;
+      s.rssBytes += p.rssBytes;
+    }
     const at = performance.now();
     const cpuCores = this.prev ? (s.cpuS - this.prev.s.cpuS) / ((at - this.prev.at) / 1000) : NaN;
     this.prev = { at, s };

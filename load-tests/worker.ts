@@ -6,8 +6,8 @@
 // assigns, opens and reconnects, but locs go out as pre-encoded frames (lean/loc-frame.ts) and
 // nearest/near/echo frames are read raw, parsed only when the phase's measurement needs them.
 import { performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 import { BeaconClient, BeaconHttpError, ConnectError } from '../src/client/index.js';
+import { channel } from './channel.js';
 import type { Transport, TransportFactory } from '../src/client/transport.js';
 import { wsTransport } from '../src/client/ws-transport.js';
 import { decodeServerFrame, encodeMessage, type NearestMessage, type Role } from '../src/protocol/index.js';
@@ -17,15 +17,13 @@ import { makeArea } from './areas.js';
 import { frameKind, LOC, NEAR, NEAREST } from './lean/classify.js';
 import { newLocFrame, quantize6, writeLocFrame } from './lean/loc-frame.js';
 import { leanTransport, type LeanSocket } from './lean/socket.js';
-import { emptyCounters, type FromWorker, type HistName, type Phase, type ToWorker, type WorkerInit } from './messages.js';
+import { emptyCounters, type HistName, type Phase, type ToWorker, type WorkerInit } from './messages.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from './movement.js';
 import { deviceRandom } from './prng.js';
 import { OfficerRing, sharedNow } from './ring.js';
 import { mintToken } from './tokens.js';
 
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const post = (m: FromWorker): void => port.postMessage(m);
+const { init, post, onMessage } = channel();
 
 const nOff = init.officers[1] - init.officers[0];
 const nCit = init.citizens[1] - init.citizens[0];
@@ -121,7 +119,9 @@ function onNearest(d: number, m: NearestMessage): void {
       // (else the previous one moving away may have caused the push, and the sample would measure
       // the new officer's idle time, not a re-push).
       const prev = lastOff[d];
-      const causal = same || (sent > lastNearestAt[d] && (prev < 0 || !(ring.latestAt(prev) > sent)));
+      // (prev's latest 0: an officer of another generator process, unknown here: no sample.)
+      const prevAt = prev < 0 ? 0 : ring.latestAt(prev);
+      const causal = same || (sent > lastNearestAt[d] && (prev < 0 || (prevAt > 0 && prevAt <= sent)));
       if (sent === sent && moved && causal) recordMs(hists.move, now - sent);
     }
     lastOff[d] = idx;
@@ -447,7 +447,7 @@ async function stop(): Promise<void> {
   setTimeout(() => process.exit(0), 10).unref();
 }
 
-port.on('message', (m: ToWorker) => {
+onMessage((m: ToWorker) => {
   if (m.type === 'connect') connectAll().catch((err) => post({ type: 'fatal', workerId: init.workerId, message: String((err as Error)?.stack ?? err) }));
   else if (m.type === 'phase') enterPhase(m.phase);
   else if (m.type === 'stop') void stop();

@@ -1,16 +1,13 @@
 // The processes a chaos run owns: one redis-server (AOF, appendfsync always, temp dir, fixed port so
 // a restart comes back where clients expect it) and Beacon nodes (node --import tsx
-// src/distributed/run.ts <role>). Every child is registered so any exit path kills it (killAll).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// src/distributed/run.ts <role>), with kill / stop / restart. Starting and reaping them is
+// ../fleet/procs.ts (shared with npm run cluster and the load harness): killAll on any exit path.
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { exited, freePort, launchRedis, launchRole, tempDir, type LaunchedRole } from '../fleet/procs.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+export { freePort, killAll, sleep } from '../fleet/procs.js';
+
 const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
 const execFileP = promisify(execFile);
 
@@ -19,53 +16,6 @@ export const SECRETS = {
   TICKET_SECRET: 'chaos-run-ticket-secret-0123456789abcdef',
   REPLICATION_KEY: 'chaos-run-replication-key-0123456789abcdef',
 };
-
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-
-/** SIGKILLs every child still running (SIGCONT first: a stopped process ignores nothing but is stuck). */
-export function killAll(): void {
-  for (const p of live) {
-    p.kill('SIGCONT');
-    p.kill('SIGKILL');
-  }
-  live.clear();
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      sock.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), 500);
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
-    sock.on('error', () => done(false));
-  });
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => p.once('exit', () => r()));
-}
 
 export interface Redis {
   port: number;
@@ -76,22 +26,9 @@ export interface Redis {
 }
 
 export async function startRedis(): Promise<Redis> {
-  const dir = mkdtempSync(join(tmpdir(), 'beacon-chaos-redis-'));
-  tempDirs.add(dir);
+  const dir = tempDir('beacon-chaos-redis-');
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'];
-  const launch = async (): Promise<ChildProcess> => {
-    const p = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(p);
-    p.once('exit', () => live.delete(p));
-    const deadline = Date.now() + 10_000;
-    while (!(await ping(port))) {
-      if (p.exitCode !== null) throw new Error(`redis-server exited (${p.exitCode})`);
-      if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s');
-      await sleep(50);
-    }
-    return p;
-  };
+  const launch = () => launchRedis({ port, dir, appendfsync: 'always' });
   let proc = await launch();
   return {
     port,
@@ -143,37 +80,8 @@ export interface BeaconNode {
   output(): string;
 }
 
-async function launchNode(role: 'orchestrator' | 'processor', env: Record<string, string>): Promise<{ proc: ChildProcess; line: string; out: () => string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/distributed/run.ts', role], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', LOG_LEVEL: 'warn', ...SECRETS, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${role} did not start within 60 s:\n${out.slice(-2000)}`)), 60_000);
-    const check = () => {
-      const m = out.split('\n').find((l) => l.startsWith(`${role} `));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${role} exited (${code}) before it was ready:\n${out.slice(-2000)}`));
-    });
-  });
-  return { proc, line, out: () => out };
+function launchNode(role: 'orchestrator' | 'processor', env: Record<string, string>): Promise<LaunchedRole> {
+  return launchRole(role, { ...process.env, HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', LOG_LEVEL: 'warn', ...SECRETS, ...env });
 }
 
 export async function startNode(role: 'orchestrator' | 'processor', name: string, env: Record<string, string>): Promise<BeaconNode> {

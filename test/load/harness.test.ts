@@ -1,5 +1,6 @@
 // Unit tests of the harness's pure parts: argument bounds, loopback guard, seeded placement and
 // movement, the scheduler heap, the officer-position ring and the simulated devices' tokens.
+import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ArgsError, parseArgs } from '../../load-tests/args.js';
 import { TimeHeap } from '../../load-tests/heap.js';
@@ -10,6 +11,7 @@ import { deviceRandom, mulberry32 } from '../../load-tests/prng.js';
 import { OfficerRing } from '../../load-tests/ring.js';
 import { mintToken } from '../../load-tests/tokens.js';
 import { resolveDeviceKeys, verifyJwt } from '../../src/auth/index.js';
+import { metricSum, ServerSampler } from '../../load-tests/system.js';
 import { snapToCell } from '../../src/geo/index.js';
 
 describe('args', () => {
@@ -42,6 +44,16 @@ describe('args', () => {
       ['--officers'],
       ['--officers', '0', '--citizens', '0'],
     ]) {
+      expect(() => parseArgs(argv, {}), argv.join(' ')).toThrow(ArgsError);
+    }
+  });
+
+  it('takes --processors and a --metrics-url list, and refuses --processors with --target', () => {
+    const a = parseArgs(['--processors', '6', '--mode', 'connections', '--sockets', '100000'], {});
+    expect(a !== 'help' && a.processors).toBe(6);
+    const b = parseArgs(['--target', 'http://127.0.0.1:1', '--metrics-url', 'http://127.0.0.1:2/metrics,http://127.0.0.1:3/metrics'], {});
+    expect(b !== 'help' && b.metricsUrls).toEqual(['http://127.0.0.1:2/metrics', 'http://127.0.0.1:3/metrics']);
+    for (const argv of [['--processors', '0'], ['--processors', '33'], ['--processors', 'x'], ['--processors', '2', '--target', 'http://127.0.0.1:1']]) {
       expect(() => parseArgs(argv, {}), argv.join(' ')).toThrow(ArgsError);
     }
   });
@@ -160,5 +172,42 @@ describe('device tokens', () => {
     expect(c.badge).toBeUndefined();
     await expect(verifyJwt(await mintToken(secret, 'citizen', 'lt-c1', 60), keys, now + 61_000)).rejects.toMatchObject({ reason: 'expired' });
     await expect(verifyJwt(await mintToken(new TextEncoder().encode(`${JWT_SECRET}x`), 'citizen', 'lt-c1'), keys, now)).rejects.toMatchObject({ reason: 'invalid' });
+  });
+});
+
+describe('server sampling over several /metrics (a --target deployment)', () => {
+  /** A stand-in /metrics whose CPU counter advances by `cpuStep` s per scrape. */
+  async function fakeMetrics(rss: number, cpuStep: number): Promise<{ url: string; server: Server }> {
+    let cpu = 0;
+    const server = createServer((req, res) => {
+      cpu += cpuStep;
+      res.end(`# HELP x\nprocess_cpu_seconds_total ${cpu}\nprocess_resident_memory_bytes ${rss}\nbeacon_processor_sockets{role="officer"} 3\nbeacon_processor_sockets{role="citizen"} 4\n`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`, server };
+  }
+
+  it('sums CPU and RSS over every URL, and skips a sample when one of them does not answer', async () => {
+    const a = await fakeMetrics(100e6, 1);
+    const b = await fakeMetrics(50e6, 2);
+    try {
+      const s = new ServerSampler({ metricsUrls: [a.url, b.url] });
+      expect((await s.sample())?.rssBytes).toBe(150e6);
+      const second = await s.sample();
+      // 3 CPU seconds more between two scrapes, over a few ms: far more than one core (summed, not the first URL's alone).
+      expect(second?.cpuCores).toBeGreaterThan(3);
+      b.server.close();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await s.sample()).toBeUndefined();
+      const res = await fetch(a.url);
+      const text = await res.text();
+      const m = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])] as [string, number]));
+      expect(metricSum(m, 'beacon_processor_sockets')).toBe(7);
+      expect(metricSum(m, 'beacon_processor_sockets', 'role="citizen"')).toBe(4);
+      expect(metricSum(m, 'absent')).toBeNaN();
+    } finally {
+      a.server.close();
+      b.server.close();
+    }
   });
 });
