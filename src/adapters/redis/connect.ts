@@ -6,12 +6,13 @@
 // * every client has an error listener (an unhandled 'error' event would kill the process);
 // * commands fail fast while disconnected (`disableOfflineQueue`) instead of piling up in memory,
 //   and the in-flight queue is bounded (`commandsQueueMaxLength`) and timed out (CommandDeadlines:
-//   one sweep timer for all, not node-redis' per-command `timeout`, whose AbortSignal.timeout costs
-//   ~30 µs of CPU per command, 2-3× the command itself, and only covers the wait to be written);
+//   one sweep timer and one shared AbortSignal per slice of time, not node-redis' per-command
+//   `timeout`, whose AbortSignal.timeout costs ~30 µs of CPU per command, 2-3× the command itself);
 // * `isReady` says whether commands can go through right now, for readiness probes.
 //
 // TLS: a rediss:// URL turns it on (node-redis); `tls` adds the CA to verify the server against
 // (instead of the system CAs) and a client certificate for servers with tls-auth-clients.
+import { setMaxListeners } from 'node:events';
 import { createClient, createCluster, ErrorReply, type RedisClientType, type RedisClusterType } from 'redis';
 import { StoreUnavailableError } from '../../coordination/unavailable.js';
 import type { Logger } from '../../log.js';
@@ -164,7 +165,8 @@ export class RedisConnection {
    * reply of the server (offline, closed, timed out, socket lost): callers answer "retry later".
    */
   send<T = unknown>(args: string[], firstKey?: string, readonly = false): Promise<T> {
-    const p = (this.single ? this.single.sendCommand(args) : this.clusterClient!.sendCommand(firstKey, readonly, args)) as Promise<T>;
+    const opts = { abortSignal: this.deadlines.signal() };
+    const p = (this.single ? this.single.sendCommand(args, opts) : this.clusterClient!.sendCommand(firstKey, readonly, args, opts)) as Promise<T>;
     return this.deadlines.watch(p).catch((e: unknown) => {
       if (e instanceof ErrorReply) throw e;
       throw new StoreUnavailableError(`redis ${this.name} unavailable: ${e instanceof Error ? e.message : String(e)}`, {
@@ -278,17 +280,43 @@ interface Watched {
   reject: (e: Error) => void;
 }
 
+/** Commands sent within one slice of time share an abort signal, fired `ms` after the slice ends. */
+interface Slice {
+  controller: AbortController;
+  endsAt: number;
+}
+
 /**
- * Reply deadlines of every command of a connection, checked by one timer: a command still
- * unanswered `ms` after it was sent is rejected (its late reply, if any, is ignored). Commands are
- * watched in send order, so the overdue ones are always at the head of the queue.
+ * Deadlines of every command of a connection, checked by one timer: a command still unanswered
+ * `ms` after it was sent is rejected (its late reply, if any, is ignored). Commands are watched in
+ * send order, so the overdue ones are always at the head of the queue. A command still waiting to
+ * be written by then is also taken out of node-redis' queue (the slice's shared abort signal:
+ * node-redis drops the listener once the command is written), so nothing stale piles up behind a
+ * stalled Redis.
  */
 class CommandDeadlines {
   private queue: Watched[] = [];
   private head = 0;
   private timer?: NodeJS.Timeout;
+  private slices: Slice[] = [];
+  private readonly sliceMs: number;
 
-  constructor(private readonly ms: number) {}
+  constructor(private readonly ms: number) {
+    this.sliceMs = Math.max(10, Math.min(1000, ms / 4));
+  }
+
+  /** The abort signal of the current slice (undefined when commands never time out). */
+  signal(): AbortSignal | undefined {
+    if (this.ms <= 0) return undefined;
+    const now = performance.now();
+    let s = this.slices[this.slices.length - 1];
+    if (!s || now >= s.endsAt) {
+      s = { controller: new AbortController(), endsAt: now + this.sliceMs };
+      setMaxListeners(0, s.controller.signal); // one listener per command not yet written: by design
+      this.slices.push(s);
+    }
+    return s.controller.signal;
+  }
 
   watch<T>(p: Promise<T>): Promise<T> {
     if (this.ms <= 0) return p;
@@ -296,7 +324,7 @@ class CommandDeadlines {
       const w: Watched = { at: performance.now(), settled: false, reject };
       this.queue.push(w);
       if (!this.timer) {
-        this.timer = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.ms / 4)));
+        this.timer = setInterval(() => this.sweep(), this.sliceMs);
         this.timer.unref();
       }
       p.then(
@@ -321,6 +349,7 @@ class CommandDeadlines {
 
   private sweep(): void {
     const cutoff = performance.now() - this.ms;
+    while (this.slices.length > 0 && this.slices[0].endsAt <= cutoff) this.slices.shift()!.controller.abort();
     const q = this.queue;
     while (this.head < q.length) {
       const w = q[this.head];
