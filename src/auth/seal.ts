@@ -80,6 +80,8 @@ export class Sealer {
   private epochKey!: Buffer;
   /** Version, key id and epoch: the envelope header while this epoch lasts. */
   private header!: Buffer;
+  /** The header as it starts every encoded envelope of this epoch (21 bytes: 28 characters, no padding). */
+  private headerText!: string;
   private sealed = 0;
   private readonly salt: string;
   private readonly encoding: 'base64' | 'base64url';
@@ -136,6 +138,16 @@ export class Sealer {
   }
 
   /**
+   * True when `envelope` starts with this sealer's current header (same key id, same random
+   * epoch): this very sender sealed it. A cheap string test that lets a subscriber skip its own
+   * messages, which Redis pub/sub echoes back, without decrypting them. Not an authentication:
+   * a forgery with this prefix is dropped unread, as the sender's own message would be.
+   */
+  sealedHere(envelope: string): boolean {
+    return envelope.startsWith(this.headerText);
+  }
+
+  /**
    * Opens an envelope sealed for `context`. `maxChars`: longer input is refused before any work.
    * Never throws: anything but an authentic envelope under this key is `malformed`, or
    * `wrong_key` when it names another key id.
@@ -171,6 +183,7 @@ export class Sealer {
     this.epoch = randomBytes(EPOCH_BYTES);
     this.epochKey = this.hkdf(Buffer.concat([Buffer.from('data:'), this.epoch]), 32);
     this.header = Buffer.concat([Buffer.of(VERSION), this.kid, this.epoch]);
+    this.headerText = this.header.toString(this.encoding);
     this.sealed = 0;
     this.remember(this.epoch.toString('latin1'), this.epochKey);
   }

@@ -8,7 +8,7 @@
 // records of its open sockets (they may be gone: a restarted Redis without AOF is empty).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { connectRedis, RedisBus, RedisDirectory, RedisProcessorRegistry, RedisSocketRecords } from '../adapters/redis/index.js';
 import type { Config } from '../config.js';
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
@@ -93,6 +93,35 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
         for (const [k, v] of Object.entries(replicator.stats)) this.set({ what: k }, v);
       },
     });
+    // Traffic per officer update: divide these by beacon_replication_local_updates_total.
+    const { stats } = replicator;
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [processor.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    const byDirection = (name: string, help: string, published: () => number, received: () => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['direction'],
+        registers: [processor.registry],
+        collect() {
+          this.reset();
+          this.inc({ direction: 'published' }, published());
+          this.inc({ direction: 'received' }, received());
+        },
+      });
+    counter('beacon_replication_local_updates_total', 'local officer changes replicated to the other processors (each loc, availability change or leave)', () => stats.localUpdates);
+    byDirection('beacon_replication_messages_total', 'sealed cell messages published, and received (own echoes included)', () => stats.published, () => stats.received);
+    byDirection('beacon_replication_bytes_total', 'bytes of those messages (sealed, base64)', () => stats.publishedBytes, () => stats.receivedBytes);
+    byDirection('beacon_replication_upserts_total', 'officer positions carried: published (moves and heartbeats), received from other nodes', () => stats.publishedUpserts, () => stats.receivedUpserts);
+    counter('beacon_replication_redis_commands_total', 'Redis commands sent for replication (PUBLISH, HSET, HDEL, PEXPIRE, HGETALL)', () => stats.commands);
     // Off the device port: METRICS_PORT (its own listener), else /metrics on the device port with
     // METRICS_TOKEN only (server.ts), else nowhere.
     const metricsServer =

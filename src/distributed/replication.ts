@@ -5,8 +5,12 @@
 //
 // * Publishing: local changes are batched and flushed every `flushMs` (one message per cell per
 //   flush, chunked), with a per-cell snapshot HASH in Redis written alongside (HSET/HDEL), read by a
-//   node when it starts listening to a cell. Every `refreshMs` all local officers are republished
-//   (and their snapshot entries re-stamped): the heartbeat of remote entries.
+//   node when it starts listening to a cell. An officer not published for `refreshMs` is
+//   republished with the next flush (and its snapshot entry re-stamped): the heartbeat of remote
+//   entries. Officers that move are not republished on top of their moves, and the heartbeats
+//   spread over the period instead of arriving all at once every `refreshMs`.
+// * Own messages: Redis echoes a node's batches back to it on the cells it listens to; they are
+//   recognised by their envelope header (Sealer.sealedHere) and dropped without being opened.
 // * Expiry: a remote entry not refreshed within `remoteTtlMs` is removed, so the officers of a node
 //   killed with -9 vanish within seconds; snapshot entries older than that are ignored.
 // * Ordering: each batch carries the sender's version (µs wall clock, strictly increasing per
@@ -40,7 +44,7 @@ export interface ReplicatorOptions {
   prefix?: string;
   /** Batching period of local changes (default 25 ms). */
   flushMs?: number;
-  /** Republish period of every local officer (default 2,000 ms). */
+  /** A local officer not published for this long is republished (default 2,000 ms). */
   refreshMs?: number;
   /** A remote officer not refreshed for this long is removed (default 5,000 ms). */
   remoteTtlMs?: number;
@@ -50,9 +54,22 @@ export interface ReplicatorOptions {
 }
 
 export interface ReplicatorStats {
+  /** Local officer changes reported by the live index (each `loc`, `avail` change or leave). */
+  localUpdates: number;
+  /** Cell messages published, their sealed bytes, and the officer positions they carried. */
   published: number;
+  publishedBytes: number;
+  publishedUpserts: number;
+  /** Redis commands sent for replication (PUBLISH, HSET, HDEL, PEXPIRE, HGETALL). */
+  commands: number;
   publishFailed: number;
+  /** Cell messages delivered here (own echoes included) and their bytes. */
   received: number;
+  receivedBytes: number;
+  /** Own messages echoed back by Redis, dropped unopened. */
+  receivedOwn: number;
+  /** Officer positions in the other nodes' messages received here. */
+  receivedUpserts: number;
   malformed: number;
   /** Messages and snapshot entries sealed under another REPLICATION_KEY. */
   wrongKey: number;
@@ -67,6 +84,8 @@ interface Published {
   lat: number;
   lng: number;
   profile: PublicProfile;
+  /** Monotonic ms of the last publish. */
+  at: number;
 }
 
 interface RemoteEntry {
@@ -96,10 +115,30 @@ const noop = () => {};
 
 export class OfficerReplicator {
   readonly grid: CellGrid;
-  readonly stats: ReplicatorStats = { published: 0, publishFailed: 0, received: 0, malformed: 0, wrongKey: 0, snapshotsRead: 0, remoteOfficers: 0, cells: 0, expired: 0 };
+  readonly stats: ReplicatorStats = {
+    localUpdates: 0,
+    published: 0,
+    publishedBytes: 0,
+    publishedUpserts: 0,
+    commands: 0,
+    publishFailed: 0,
+    received: 0,
+    receivedBytes: 0,
+    receivedOwn: 0,
+    receivedUpserts: 0,
+    malformed: 0,
+    wrongKey: 0,
+    snapshotsRead: 0,
+    remoteOfficers: 0,
+    cells: 0,
+    expired: 0,
+  };
   private readonly wire: ReplicationWire;
   private readonly o: Required<Omit<ReplicatorOptions, 'logger'>> & { logger?: Logger };
+  /** Local officers as last published, in publish order (the longest unpublished first). */
   private readonly published = new Map<string, Published>();
+  /** Snapshot key → monotonic ms of its last PEXPIRE. */
+  private readonly expiresSent = new Map<string, number>();
   private pending = new Map<string, { pos: { lat: number; lng: number } | null; profile: PublicProfile }>();
   private readonly citizens = new Map<string, { box: CellBox; cells: string[] }>();
   private readonly refs = new Map<string, number>();
@@ -133,7 +172,9 @@ export class OfficerReplicator {
     );
     this.offs.push(
       conn.onReadyChange((ready) => {
-        if (ready) this.refresh();
+        if (!ready) return;
+        this.expiresSent.clear(); // a restarted Redis may have lost the keys and their TTLs
+        this.refresh();
       }),
       sub.onReadyChange((ready) => {
         if (ready) for (const s of this.subs.values()) s.needSnapshot = true;
@@ -151,7 +192,6 @@ export class OfficerReplicator {
       this.timers.push(t);
     };
     every(this.o.flushMs, () => this.flush());
-    every(this.o.refreshMs, () => this.refresh());
     every(MAINTAIN_MS, () => this.maintain());
   }
 
@@ -183,15 +223,16 @@ export class OfficerReplicator {
     // (without touching the index), so its expiry can never remove the local officer.
     const e = this.remote.get(id);
     if (e) this.forget(id, e);
+    this.stats.localUpdates++;
     this.pending.set(id, { pos, profile });
   }
 
-  /** Sends the batched local changes. */
+  /** Sends the batched local changes, and the heartbeats that are due. */
   flush(): void {
-    if (this.pending.size === 0) return;
-    const pending = this.pending;
-    this.pending = new Map();
+    const now = performance.now();
     const batches = new Map<string, { u: Upsert[]; r: string[] }>();
+    const pending = this.pending;
+    if (pending.size > 0) this.pending = new Map();
     for (const [id, ch] of pending) {
       const prev = this.published.get(id);
       if (ch.pos === null) {
@@ -205,17 +246,36 @@ export class OfficerReplicator {
       const cell = this.grid.cellOf(lat, lng);
       if (prev && prev.cell === cell && prev.lat === lat && prev.lng === lng && prev.profile === ch.profile) continue;
       if (prev && prev.cell !== cell) batchOf(batches, prev.cell).r.push(id);
-      this.published.set(id, { cell, lat, lng, profile: ch.profile });
+      // Deleted first so that the entry moves to the end: `published` stays in publish order.
+      this.published.delete(id);
+      this.published.set(id, { cell, lat, lng, profile: ch.profile, at: now });
       batchOf(batches, cell).u.push([id, lat, lng, ch.profile]);
     }
+    if (!this.closed) this.heartbeats(batches, now);
     this.send(batches);
   }
 
-  /** Republishes every local officer: keeps remote entries alive and re-fills snapshots after a Redis restart. */
+  /** Adds the officers not published for `refreshMs`: they head `published`, the scan stops at the first fresh one. */
+  private heartbeats(batches: Map<string, { u: Upsert[]; r: string[] }>, now: number): void {
+    const due = now - this.o.refreshMs;
+    for (const [id, p] of this.published) {
+      if (p.at > due) break; // entries moved to the end below are fresh: the loop ends there at the latest
+      this.published.delete(id);
+      p.at = now;
+      this.published.set(id, p);
+      batchOf(batches, p.cell).u.push([id, p.lat, p.lng, p.profile]);
+    }
+  }
+
+  /** Republishes every local officer at once: re-fills snapshots and remote entries after a Redis restart. */
   refresh(): void {
     if (this.closed || this.published.size === 0) return;
+    const now = performance.now();
     const batches = new Map<string, { u: Upsert[]; r: string[] }>();
-    for (const [id, p] of this.published) batchOf(batches, p.cell).u.push([id, p.lat, p.lng, p.profile]);
+    for (const [id, p] of this.published) {
+      p.at = now;
+      batchOf(batches, p.cell).u.push([id, p.lat, p.lng, p.profile]);
+    }
     this.send(batches);
   }
 
@@ -233,7 +293,9 @@ export class OfficerReplicator {
       return;
     }
     const v = this.nextVersion();
-    const fail = () => this.stats.publishFailed++;
+    const now = performance.now();
+    const stats = this.stats;
+    const fail = () => stats.publishFailed++;
     for (const [cell, b] of batches) {
       const key = wire.snapshotKey(cell);
       // Snapshot first, then the message: a node that reads the snapshot after hearing the
@@ -244,16 +306,35 @@ export class OfficerReplicator {
           const field = snapshotField(nodeId, u[0]);
           args.push(field, wire.sealSnapshotValue(key, field, u[1], u[2], u[3], v));
         }
+        stats.commands++;
         conn.send(args, key).catch(fail);
       }
-      if (b.r.length > 0) conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key).catch(fail);
-      // A cell whose every publisher died disappears by itself.
-      conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key).catch(noop);
+      if (b.r.length > 0) {
+        stats.commands++;
+        conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key).catch(fail);
+      }
+      // A cell whose every publisher died disappears by itself (TTL 3 × remoteTtlMs). HSET keeps
+      // the TTL, so it is renewed once per remoteTtlMs; after an HDEL (which may have emptied and
+      // so deleted the key, and the next HSET recreate it without TTL) at once.
+      const expiredAt = this.expiresSent.get(key);
+      if (b.r.length > 0 || expiredAt === undefined || now - expiredAt >= remoteTtlMs) {
+        this.expiresSent.set(key, now);
+        stats.commands++;
+        conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key).catch(noop);
+      }
       const channel = wire.channel(cell);
       const chunks = Math.max(1, Math.ceil(b.u.length / UPSERTS_PER_MESSAGE));
       for (let k = 0; k < chunks; k++) {
         const msg: CellBatch = { n: nodeId, v, u: b.u.slice(k * UPSERTS_PER_MESSAGE, (k + 1) * UPSERTS_PER_MESSAGE), r: k === 0 ? b.r : [] };
-        conn.publish(channel, wire.sealBatch(channel, msg)).then(() => this.stats.published++, fail);
+        const sealed = wire.sealBatch(channel, msg);
+        const bytes = sealed.length;
+        const upserts = msg.u.length;
+        stats.commands++;
+        conn.publish(channel, sealed).then(() => {
+          stats.published++;
+          stats.publishedBytes += bytes;
+          stats.publishedUpserts += upserts;
+        }, fail);
       }
     }
   }
@@ -326,6 +407,7 @@ export class OfficerReplicator {
     const key = this.wire.snapshotKey(s.cell);
     let raw: unknown;
     try {
+      this.stats.commands++;
       raw = await this.o.conn.send(['HGETALL', key], key, true);
     } catch {
       s.needSnapshot = true; // retried by maintain()
@@ -351,17 +433,26 @@ export class OfficerReplicator {
       this.applyUpsert(s.cell, e.node, e.version, e.upsert, mono - Math.max(0, age));
     }
     // Entries of nodes that died long ago: best-effort cleanup by whoever reads them.
-    if (stale.length > 0) this.o.conn.send(['HDEL', key, ...stale], key).catch(noop);
+    if (stale.length > 0) {
+      this.stats.commands++;
+      this.o.conn.send(['HDEL', key, ...stale], key).catch(noop);
+    }
   }
 
   private onMessage(cell: string, channel: string, raw: string): void {
     this.stats.received++;
+    this.stats.receivedBytes += typeof raw === 'string' ? raw.length : 0;
+    if (this.wire.isOwn(raw)) {
+      this.stats.receivedOwn++;
+      return;
+    }
     const b = this.wire.openBatch(channel, raw);
     if (isRefused(b)) {
       this.refused(b);
       return;
     }
     if (b.n === this.o.nodeId) return;
+    this.stats.receivedUpserts += b.u.length;
     const mono = performance.now();
     for (const id of b.r) this.applyRemove(cell, b.n, b.v, id);
     for (const u of b.u) this.applyUpsert(cell, b.n, b.v, u, mono);
@@ -432,6 +523,7 @@ export class OfficerReplicator {
     if (this.closed) return;
     const mono = performance.now();
     const deadline = mono - this.o.remoteTtlMs;
+    for (const [key, at] of this.expiresSent) if (mono - at >= this.o.remoteTtlMs) this.expiresSent.delete(key);
     for (const [id, e] of this.remote) {
       if (e.seen < deadline) {
         this.drop(id, e);

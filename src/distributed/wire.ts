@@ -118,6 +118,11 @@ export class ReplicationWire {
     return key;
   }
 
+  /** A message this node sealed (its current epoch): Redis echoing its own batch back. */
+  isOwn(raw: unknown): boolean {
+    return typeof raw === 'string' && this.sealer.sealedHere(raw);
+  }
+
   sealBatch(channel: string, b: CellBatch): string {
     return this.sealer.seal(JSON.stringify(b), `c:${channel}`);
   }

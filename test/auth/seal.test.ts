@@ -199,6 +199,21 @@ describe('ReplicationWire', () => {
     expect(wire.openSnapshotEntry(key, field, '[40.7,-74,{},5]')).toEqual({ why: 'malformed' });
   });
 
+  it("tells its own batches (Redis' echo) from every other node's, also across epochs", () => {
+    const ch = wire.channel('1:1');
+    const mine = new ReplicationWire(new Sealer(KEY, { epochMessages: 2 }), 'beacon', '450');
+    const sameKeyOtherNode = new ReplicationWire(new Sealer(KEY), 'beacon', '450');
+    const otherKey = new ReplicationWire(new Sealer(OTHER), 'beacon', '450');
+    for (let i = 0; i < 5; i++) {
+      // The sender's newest envelope is always its own, whatever epoch it is in.
+      expect(mine.isOwn(mine.sealBatch(ch, batch))).toBe(true);
+      expect(mine.isOwn(sameKeyOtherNode.sealBatch(ch, batch))).toBe(false);
+      expect(sameKeyOtherNode.isOwn(mine.sealBatch(ch, batch))).toBe(false);
+      expect(mine.isOwn(otherKey.sealBatch(ch, batch))).toBe(false);
+    }
+    for (const junk of ['', 'x', JSON.stringify(batch), 42, null, undefined]) expect(mine.isOwn(junk)).toBe(false);
+  });
+
   it('refuses a sealed batch whose content is invalid, and tells a wrong key apart', () => {
     const ch = wire.channel('1:1');
     expect(wire.openBatch(ch, wire.sealBatch(ch, { ...batch, u: [['o1', 999, 0, {}]] }))).toEqual({ why: 'malformed' });

@@ -31,7 +31,10 @@ export interface NodeProcess {
   kill9(): Promise<void>;
 }
 
-export async function spawnNode(role: 'orchestrator' | 'processor', env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
+/** How long a role may take to print its ready line; NODE_START_MS raises it on a machine loaded by other work. */
+const START_MS = Number(process.env.NODE_START_MS ?? 30_000);
+
+export async function spawnNode(role: 'orchestrator' | 'processor', env: Record<string, string>, timeoutMs = START_MS): Promise<NodeProcess> {
   // node --import tsx, not the tsx CLI: the CLI runs the program in a child process, which a
   // kill -9 of the CLI would leave running.
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/distributed/run.ts', role], {
