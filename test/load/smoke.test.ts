@@ -78,7 +78,7 @@ describe('load harness smoke run', () => {
     for (const f of ['serverCpuUsPerDevice', 'generatorCpuUsPerDevice']) expect(res.connections.connectCost[f], f).toBeGreaterThan(0);
     expect(res.connections.connectCost.eluMax).toBeGreaterThan(0);
     expect(res.errors.total).toBe(0);
-    expect(r.stdout).toMatch(/connected 300, failed 0, in [\d.]+ s = \d+\/s/);
+    expect(r.stdout).toMatch(/connected 300, failed 0, in [\d.]+ s = \d+ devices\/s/);
     expect(r.stdout).toContain('connect phase CPU per device: server');
   }, 150_000);
 
