@@ -2,32 +2,15 @@
 // the lean socket and pre-encoded frames, devices over the whole country. Zero errors, re-pushes
 // matched to the officer positions as sent (the six-decimal rounding is what the ring holds), and
 // the report's CPU per frame and shard balance.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runHarness } from './run-harness.js';
 
 const out = mkdtempSync(join(tmpdir(), 'beacon-load-lean-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function runHarness(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'load-tests/run.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`harness did not finish in ${timeoutMs} ms\n${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('lean generator, national placement', () => {
   it('runs Beacon and the echo baseline with zero errors and reports CPU per frame and shard balance', async () => {

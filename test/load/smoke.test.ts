@@ -1,32 +1,15 @@
 // A short run of the real harness in the test suite: it starts embedded Beacon itself (a child on
 // free ports), a few hundred devices for a few seconds, both baselines, and must write a
 // well-formed report with zero errors.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runHarness } from './run-harness.js';
 
 const out = mkdtempSync(join(tmpdir(), 'beacon-load-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function runHarness(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'load-tests/run.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`harness did not finish in ${timeoutMs} ms\n${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('load harness smoke run', () => {
   it('drives a few hundred devices through embedded Beacon and writes a complete report with zero errors', async () => {

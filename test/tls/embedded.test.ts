@@ -153,8 +153,12 @@ describe('embedded mode over TLS', () => {
     const op = await token('operator', 'ops-tls');
     const page = await httpsFetch(`${beacon.orchestratorUrl}/map?token=${op}`, { ca: certs.ca });
     expect(page.status).toBe(200);
-    // The page derives its feed URL from its own location: wss:// on an https:// page.
-    expect(page.body).toContain("location.protocol==='https:'?'wss://':'ws://'");
+    // The page's script (served beside it, no inline code) derives its feed URL from the page's
+    // own location: wss:// on an https:// page.
+    expect(page.body).toContain('<script src="/map/assets/map.js"></script>');
+    const script = await httpsFetch(`${beacon.orchestratorUrl}/map/assets/map.js`, { ca: certs.ca });
+    expect(script.status).toBe(200);
+    expect(script.body).toContain("(location.protocol==='https:'?'wss://':'ws://')+location.host+'/map/feed'");
 
     const feedUrl = `${beacon.orchestratorUrl.replace('https://', 'wss://')}/map/feed`;
     const ws = new WebSocket(feedUrl, { ca: certs.ca });
