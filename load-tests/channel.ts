@@ -24,5 +24,10 @@ export function channel(): Channel {
   }
   const send = process.send?.bind(process);
   if (!processInit || !send) throw new Error('worker.ts runs as a worker thread or under worker-proc.ts');
-  return { init: processInit, post: (m) => void send(m), onMessage: (fn) => void process.on('message', fn) };
+  // The pool may have closed the channel already (a run that ends or is cut short): a late message
+  // is dropped, not an unhandled EPIPE that crashes the process mid-stop.
+  const post = (m: FromWorker): void => {
+    if (process.connected) send(m, undefined, undefined, () => {});
+  };
+  return { init: processInit, post, onMessage: (fn) => void process.on('message', fn) };
 }

@@ -83,7 +83,7 @@ export interface Results {
     /** Devices connected (assignment + ticketed socket + `hello`) ÷ connect-phase seconds. */
     connectPerSec: number | null;
     /** --processors: per processor, at the end of the hold (RSS growth since before the connects ÷ sockets held). */
-    perNode?: { node: string; sockets: number | null; rssPerSocketBytes: number | null }[];
+    perNode?: { node: string; sockets: number | null; rssBytes?: number | null; rssPerSocketBytes: number | null; grossPerSocketBytes?: number | null }[];
     devicesPerNode?: { max: number; mean: number; maxOverMean: number | null } | null;
   };
   /** --processors: the deployment's Redis (INFO): memory at the end, commands/s in the hold (or steady) phase and while connecting. */
@@ -183,7 +183,7 @@ export function table(r: Results): string {
     lines.push(`  connect phase CPU per device: server ${cc.serverCpuUsPerDevice ?? '-'} µs, generator ${cc.generatorCpuUsPerDevice ?? '-'} µs; worker ELU max ${cc.eluMax}`);
     const where = k.perNode ? `all ${k.perNode.length} processors + orchestrator` : 'embedded: orchestrator + processor in one process';
     lines.push(`  server RSS (${where}) ${mb(k.rssBeforeBytes)} → ${mb(k.rssAfterBytes)}; per socket ${k.rssPerSocketBytes === null ? '-' : `${Math.round(k.rssPerSocketBytes)} B`}`);
-    for (const n of k.perNode ?? []) lines.push(`  ${n.node.padEnd(6)} sockets ${String(n.sockets ?? '-').padStart(7)}   RSS per socket ${n.rssPerSocketBytes === null ? '-' : `${n.rssPerSocketBytes} B`}`);
+    for (const n of k.perNode ?? []) lines.push(`  ${n.node.padEnd(6)} sockets ${String(n.sockets ?? '-').padStart(7)}   RSS ${mb(n.rssBytes)}, per socket ${n.rssPerSocketBytes === null ? '-' : `${n.rssPerSocketBytes} B`} growth, ${n.grossPerSocketBytes === null ? '-' : `${n.grossPerSocketBytes} B`} gross`);
     const d = k.devicesPerNode;
     if (d) lines.push(`  devices per node: max ${d.max}, mean ${d.mean} (max/mean ${f(d.maxOverMean)})`);
     if (r.redis) lines.push(`  redis: used memory ${mb(r.redis.usedMemoryBeforeBytes)} → ${mb(r.redis.usedMemoryBytes)}; ${r.redis.opsPerSec ?? '-'} ops/s holding, ${r.redis.connectOpsPerSec ?? '-'} ops/s while connecting`);

@@ -179,13 +179,14 @@ async function main(): Promise<number> {
         connectCost: connectCost(pool.phases.connect, pool.connected),
         rssBeforeBytes: before?.rssBytes ?? null,
         rssAfterBytes: after,
-        rssPerSocketBytes: before && after && pool.connected ? (after - before.rssBytes) / pool.connected : null,
+        // null when the server shrank meanwhile (start-up memory given back hides the growth)
+        rssPerSocketBytes: before && after && pool.connected && after > before.rssBytes ? (after - before.rssBytes) / pool.connected : null,
         pongs: (hold?.counters.pongs ?? 0) + (pool.phases.connect?.counters.pongs ?? 0),
         connectPerSec: pool.connectSeconds > 0 ? Math.round((pool.allReported ? pool.connected : pool.openAtEnd) / pool.connectSeconds) : null,
       };
       if (snaps.start && snaps.holdEnd) {
         const nodes = perNode(snaps.start, snaps.holdEnd).filter((n) => n.node !== 'orchestrator');
-        results.connections.perNode = nodes.map(({ node, sockets, rssPerSocketBytes }) => ({ node, sockets, rssPerSocketBytes }));
+        results.connections.perNode = nodes.map(({ node, sockets, rssBytes, rssPerSocketBytes, grossPerSocketBytes }) => ({ node, sockets, rssBytes, rssPerSocketBytes, grossPerSocketBytes }));
         results.connections.devicesPerNode = devicesPerNode(nodes);
         const hold = snaps.holdStart ? redisFigures(snaps.holdStart, snaps.holdEnd) : undefined;
         const conn = redisFigures(snaps.start, snaps.holdStart ?? snaps.holdEnd);

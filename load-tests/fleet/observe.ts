@@ -43,8 +43,14 @@ export interface PerNode {
   node: string;
   sockets: number | null;
   rssBytes: number | null;
-  /** (RSS after − RSS before) / sockets held at the end. */
+  /**
+   * (RSS after − RSS before) / sockets held at the end; null when the process shrank meanwhile (a
+   * fresh node gives back start-up memory, tsx's compile among it, as it settles: the growth is
+   * then hidden, and `grossPerSocketBytes` is the bound).
+   */
   rssPerSocketBytes: number | null;
+  /** RSS after / sockets held: start-up memory included, an upper bound per socket. */
+  grossPerSocketBytes: number | null;
   cpuCoresAvg: number | null;
 }
 
@@ -60,7 +66,8 @@ export function perNode(before: FleetSnapshot, after: FleetSnapshot): PerNode[] 
       node: a.node,
       sockets,
       rssBytes: num(a.rssBytes),
-      rssPerSocketBytes: sockets ? round(num((a.rssBytes - b.rssBytes) / sockets)) : null,
+      rssPerSocketBytes: sockets && a.rssBytes > b.rssBytes ? round(num((a.rssBytes - b.rssBytes) / sockets)) : null,
+      grossPerSocketBytes: sockets ? round(num(a.rssBytes / sockets)) : null,
       cpuCoresAvg: s > 0 ? round(num((a.cpuS - b.cpuS) / s), 3) : null,
     };
   });
