@@ -38,12 +38,13 @@ export function sampleProc(pid: number): ServerSample | undefined {
 }
 
 /** A Prometheus text page as `name{labels}` → value (`name` alone without labels), or undefined. */
-export async function scrapeMetrics(baseUrl: string): Promise<Map<string, number> | undefined> {
+/** `timeoutMs`: a node queueing under load answers late; the per-second sampler keeps it short. */
+export async function scrapeMetrics(baseUrl: string, timeoutMs = 2000): Promise<Map<string, number> | undefined> {
   try {
     const url = baseUrl.endsWith(HTTP_PATHS.metrics) ? baseUrl : baseUrl.replace(/\/$/, '') + HTTP_PATHS.metrics;
     // A server run with METRICS_TOKEN wants it as a bearer token on every scrape.
     const token = process.env.METRICS_TOKEN;
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok) return undefined;
     const out = new Map<string, number>();
     for (const line of (await res.text()).split('\n')) {

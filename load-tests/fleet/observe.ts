@@ -25,7 +25,8 @@ export async function snapshotFleet(d: Deployment): Promise<FleetSnapshot> {
   const nodes = await Promise.all(
     [d.orchestrator, ...d.processors].map(async (n): Promise<NodeSnapshot> => {
       const p = sampleProc(n.pid);
-      const m = n.metricsUrl ? await scrapeMetrics(n.metricsUrl) : undefined;
+      // Phase-boundary snapshots: wait for an overloaded node (its event loop may lag by seconds).
+      const m = n.metricsUrl ? await scrapeMetrics(n.metricsUrl, 15_000) : undefined;
       const replication: Record<string, number> = {};
       if (m) {
         for (const k of m.keys()) {
