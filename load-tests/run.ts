@@ -192,7 +192,7 @@ async function main(): Promise<number> {
         const conn = redisFigures(snaps.start, snaps.holdStart ?? snaps.holdEnd);
         results.redis = { usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null, usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null, opsPerSec: hold?.opsPerSec ?? null, connectOpsPerSec: conn.opsPerSec };
       }
-      finishCommon(results, pool, undefined, args);
+      finishCommon(results, pool, undefined, args, gen.workers);
     } else {
       // 1. Orchestrator: the assignment benchmark (assign-bench.ts) against its bare fastify peer.
       if (args.assignSeconds > 0 && !abort.signal.aborted) {
@@ -234,7 +234,7 @@ async function main(): Promise<number> {
           await stopChild(echo);
         }
       }
-      if (pool) finishCommon(results, pool, echoPool, args);
+      if (pool) finishCommon(results, pool, echoPool, args, gen.workers);
     }
   } catch (e) {
     log(`\nload test failed: ${(e as Error).stack ?? e}`);
@@ -266,7 +266,8 @@ function loadPhases(args: LoadArgs, steadyS: number): { phase: Phase; seconds: n
   ];
 }
 
-function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | undefined, args: LoadArgs): void {
+/** `generators`: the generator workers the run used (threads, or child processes with --processors). */
+function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | undefined, args: LoadArgs, generators: number): void {
   const steady = pool.phases.steady;
   const cap = pool.phases.capacity;
   const conn = pool.phases.connect;
@@ -315,7 +316,7 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const measured = steady ?? pool.phases.hold;
   r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
-  r.generator = { workers: args.workers, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9, cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null };
+  r.generator = { workers: generators, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9, cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null };
   r.histograms = histBins(steady);
   r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
 }

@@ -120,6 +120,7 @@ describe('load harness --processors', () => {
     expect(res.connections).toMatchObject({ requested: 2000, connected: 2000, failed: 0 });
     expect(res.connections.connectPerSec).toBeGreaterThan(0);
     expect(res.connections.perNode.map((n: { node: string }) => n.node).sort()).toEqual(['p1', 'p2']);
+    expect(res.config.generator.processes).toBe(true);
     // Every socket is on one of the two nodes, as their own /metrics count them.
     expect(res.connections.perNode.reduce((a: number, n: { sockets: number }) => a + n.sockets, 0)).toBe(2000);
     for (const n of res.connections.perNode) {
