@@ -10,7 +10,9 @@ export const USAGE = `usage: npm run load -- [options]
   --citizens M              simulated citizens (default 400)
   --duration S              seconds of steady load (connections mode: seconds to hold) (default 20)
   --warmup S                seconds of the same load before it, reported apart (default 5; 0: none)
-  --rate R                  total citizen loc/s (default: each citizen every 2–5 s)
+  --rate R                  total citizen loc/s: each every 0.5–1.5 × citizens/R s, no 10 m trigger
+                            (default: each citizen every 2–5 s, or sooner after walking 10 m)
+  --officer-rate R          total officer loc/s (default: each officer every 1–3 s)
   --target URL              a running Beacon orchestrator (loopback only); default: start one
   --metrics-url URL[,URL…]  where to read server RSS/CPU (Prometheus text) for --target, summed over
                             the list (distributed mode: the orchestrator's and every processor's
@@ -48,6 +50,7 @@ export interface LoadArgs {
   durationS: number;
   warmupS: number;
   rate?: number;
+  officerRate?: number;
   target?: string;
   /** One or more /metrics URLs (comma-separated on the command line). */
   metricsUrls?: string[];
@@ -97,7 +100,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     raw[m[1]] = v;
   }
   if (raw.help) return 'help';
-  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
+  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'officer-rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
 
   const mode = raw.mode ?? 'load';
@@ -111,13 +114,17 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   const citizens = raw.citizens === undefined ? 400 : intIn('citizens', raw.citizens, 0, 1_000_000);
   const rate = raw.rate === undefined ? undefined : intIn('rate', raw.rate, 1, 2_000_000);
   if (rate !== undefined && citizens > 0 && rate > citizens * 10) throw new ArgsError(`--rate ${rate} asks more than 10 loc/s per citizen; the server rate-limits each socket (MSG_RATE_PER_S)`);
+  const officers = raw.officers === undefined ? 100 : intIn('officers', raw.officers, 0, 1_000_000);
+  const officerRate = raw['officer-rate'] === undefined ? undefined : intIn('officer-rate', raw['officer-rate'], 1, 2_000_000);
+  if (officerRate !== undefined && officers > 0 && officerRate > officers * 10) throw new ArgsError(`--officer-rate ${officerRate} asks more than 10 loc/s per officer; the server rate-limits each socket (MSG_RATE_PER_S)`);
   const out: LoadArgs = {
     mode,
-    officers: raw.officers === undefined ? 100 : intIn('officers', raw.officers, 0, 1_000_000),
+    officers,
     citizens,
     durationS,
     warmupS: raw.warmup === undefined ? 5 : intIn('warmup', raw.warmup, 0, 600),
     rate,
+    officerRate,
     target: raw.target,
     metricsUrls: raw['metrics-url']?.split(',').filter(Boolean),
     processors: raw.processors === undefined ? undefined : intIn('processors', raw.processors, 1, 32),

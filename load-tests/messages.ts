@@ -18,6 +18,8 @@ export interface WorkerInit {
   citizens: [number, number];
   /** Mean citizen report interval, ms (from --rate); undefined: 2–5 s. */
   citizenMeanIntervalMs?: number;
+  /** Mean officer report interval, ms (from --officer-rate); undefined: 1–3 s. */
+  officerMeanIntervalMs?: number;
   /** HS256 device-token secret. */
   secret: Uint8Array;
   idPrefix: string;

@@ -57,6 +57,7 @@ export interface PoolOptions {
   seed: number;
   encoding: WorkerInit['encoding'];
   citizenMeanIntervalMs?: number;
+  officerMeanIntervalMs?: number;
   secret: Uint8Array;
   idPrefix: string;
   sourceAddresses: string[];
@@ -148,6 +149,7 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
       officers: split(o.officers, nWorkers, i),
       citizens: split(o.citizens, nWorkers, i),
       citizenMeanIntervalMs: o.citizenMeanIntervalMs,
+      officerMeanIntervalMs: o.officerMeanIntervalMs,
       secret: o.secret,
       idPrefix: o.idPrefix,
       ring,

@@ -140,6 +140,7 @@ async function main(): Promise<number> {
       seed: args.seed,
       encoding: args.encoding,
       citizenMeanIntervalMs: args.rate && args.citizens ? (args.citizens / args.rate) * 1000 : undefined,
+      officerMeanIntervalMs: args.officerRate && args.officers ? (args.officers / args.officerRate) * 1000 : undefined,
       secret,
       idPrefix,
       sourceAddresses: sourceAddresses(sockets, args.sources, args.seed),

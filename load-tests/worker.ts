@@ -37,7 +37,7 @@ const area = makeArea(init.area, init.seed, init.officersTotal);
 const movers: Mover[] = new Array(N);
 for (let d = 0; d < N; d++) {
   const r = deviceRandom(init.seed, isOfficer(d) ? 0 : 1, globalIndex(d));
-  movers[d] = isOfficer(d) ? newOfficer(r, area) : newCitizen(r, init.citizenMeanIntervalMs, area);
+  movers[d] = isOfficer(d) ? newOfficer(r, area, init.officerMeanIntervalMs) : newCitizen(r, init.citizenMeanIntervalMs, area);
 }
 
 const clients: (BeaconClient | undefined)[] = new Array(N);

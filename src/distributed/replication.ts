@@ -23,7 +23,7 @@
 // * At rest: messages and snapshot values are sealed, snapshot key names hashed (wire.ts, src/auth/seal.ts). Data
 //   sealed under another REPLICATION_KEY is dropped, counted (`wrongKey`) and logged, at most
 //   once a minute: the nodes then miss each other's officers until their keys agree.
-import type { RedisConnection } from '../adapters/redis/index.js';
+import { CommandTimeoutError, type RedisConnection } from '../adapters/redis/index.js';
 import type { Logger } from '../log.js';
 import type { ReplicaSeam } from '../processor/api.js';
 import type { PublicProfile } from '../protocol/index.js';
@@ -50,6 +50,12 @@ export interface ReplicatorOptions {
   remoteTtlMs?: number;
   /** A cell no local citizen needs any more is still listened to this long (default 10,000 ms). */
   lingerMs?: number;
+  /**
+   * Replication commands awaiting Redis' reply above which a flush waits for the next tick
+   * (default 2,000): the changes keep coalescing per officer, so a slow Redis or a lagging event
+   * loop gets fewer, fresher updates instead of a queue that times out.
+   */
+  maxInflight?: number;
   logger?: Logger;
 }
 
@@ -62,7 +68,17 @@ export interface ReplicatorStats {
   publishedUpserts: number;
   /** Redis commands sent for replication (PUBLISH, HSET, HDEL, PEXPIRE, HGETALL). */
   commands: number;
+  /** Replication commands that failed (each HSET, HDEL or PUBLISH; a whole flush while Redis is not ready counts its cells), in all and by cause. */
   publishFailed: number;
+  publishFailedOffline: number;
+  publishFailedTimeout: number;
+  publishFailedQueueFull: number;
+  publishFailedOther: number;
+  /** Flushes put off because `maxInflight` commands were awaiting replies (backpressure). */
+  flushesDeferred: number;
+  /** Replication commands awaiting Redis' reply, and local officers with changes not yet sent (gauges). */
+  inflight: number;
+  backlog: number;
   /** Cell messages delivered here (own echoes included) and their bytes. */
   received: number;
   receivedBytes: number;
@@ -111,6 +127,10 @@ const MAINTAIN_MS = 250;
 /** At most one wrong-key log line per this period. */
 const WRONG_KEY_LOG_MS = 60_000;
 const HSET_PAIRS_PER_COMMAND = 500;
+/** Commands one cell of a flush usually costs (HSET, PUBLISH, now and then PEXPIRE or HDEL): the backpressure budget's unit. */
+const COMMANDS_PER_CELL = 3;
+/** At most one failed-publish log line per this period. */
+const FAIL_LOG_MS = 60_000;
 const noop = () => {};
 
 export class OfficerReplicator {
@@ -122,6 +142,13 @@ export class OfficerReplicator {
     publishedUpserts: 0,
     commands: 0,
     publishFailed: 0,
+    publishFailedOffline: 0,
+    publishFailedTimeout: 0,
+    publishFailedQueueFull: 0,
+    publishFailedOther: 0,
+    flushesDeferred: 0,
+    inflight: 0,
+    backlog: 0,
     received: 0,
     receivedBytes: 0,
     receivedOwn: 0,
@@ -150,12 +177,13 @@ export class OfficerReplicator {
   private lastVersion = 0;
   private closed = false;
   private wrongKeyLoggedAt = -Infinity;
+  private failLoggedAt = -Infinity;
   private wrongKeySinceLog = 0;
 
   constructor(opts: ReplicatorOptions) {
     // `undefined` options mean "default" (a plain spread would let them override the defaults).
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReplicatorOptions;
-    this.o = { prefix: 'beacon', flushMs: 25, refreshMs: 2000, remoteTtlMs: 5000, lingerMs: 10_000, ...given };
+    this.o = { prefix: 'beacon', flushMs: 25, refreshMs: 2000, remoteTtlMs: 5000, lingerMs: 10_000, maxInflight: 2000, ...given };
     this.grid = new CellGrid(opts.searchRadiusM);
     this.wire = new ReplicationWire(opts.sealer, this.o.prefix, this.grid.tag);
   }
@@ -198,7 +226,7 @@ export class OfficerReplicator {
   /** Publishes pending changes now, then removes this node's officers from the replica (graceful stop). */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.flush(true);
     // Tell the others at once rather than letting the entries expire.
     const batches = new Map<string, { u: Upsert[]; r: string[] }>();
     for (const [id, p] of this.published) batchOf(batches, p.cell).r.push(id);
@@ -227,13 +255,28 @@ export class OfficerReplicator {
     this.pending.set(id, { pos, profile });
   }
 
-  /** Sends the batched local changes, and the heartbeats that are due. */
-  flush(): void {
+  /**
+   * Sends the batched local changes, and the heartbeats that are due. Backpressure (unless
+   * `force`d): a flush sends at most the cells that fit under `maxInflight` commands awaiting
+   * replies; the other changes stay pending, oldest first, and keep coalescing per officer.
+   */
+  flush(force = false): void {
+    const stats = this.stats;
+    const pending = this.pending;
+    stats.backlog = pending.size;
+    const maxCells = force ? Infinity : Math.floor((this.o.maxInflight - stats.inflight) / COMMANDS_PER_CELL);
+    if (maxCells <= 0) {
+      stats.flushesDeferred++;
+      return;
+    }
     const now = performance.now();
     const batches = new Map<string, { u: Upsert[]; r: string[] }>();
-    const pending = this.pending;
-    if (pending.size > 0) this.pending = new Map();
     for (const [id, ch] of pending) {
+      if (batches.size >= maxCells) {
+        stats.flushesDeferred++;
+        break;
+      }
+      pending.delete(id); // deleting the current entry while iterating a Map is safe
       const prev = this.published.get(id);
       if (ch.pos === null) {
         if (prev) {
@@ -251,15 +294,15 @@ export class OfficerReplicator {
       this.published.set(id, { cell, lat, lng, profile: ch.profile, at: now });
       batchOf(batches, cell).u.push([id, lat, lng, ch.profile]);
     }
-    if (!this.closed) this.heartbeats(batches, now);
+    if (!this.closed && batches.size < maxCells) this.heartbeats(batches, now, maxCells);
     this.send(batches);
   }
 
   /** Adds the officers not published for `refreshMs`: they head `published`, the scan stops at the first fresh one. */
-  private heartbeats(batches: Map<string, { u: Upsert[]; r: string[] }>, now: number): void {
+  private heartbeats(batches: Map<string, { u: Upsert[]; r: string[] }>, now: number, maxCells: number): void {
     const due = now - this.o.refreshMs;
     for (const [id, p] of this.published) {
-      if (p.at > due) break; // entries moved to the end below are fresh: the loop ends there at the latest
+      if (p.at > due || batches.size >= maxCells) break; // entries moved to the end below are fresh: the loop ends there at the latest
       this.published.delete(id);
       p.at = now;
       this.published.set(id, p);
@@ -279,6 +322,21 @@ export class OfficerReplicator {
     this.send(batches);
   }
 
+  /** Counts a failed replication command by cause, and says why at most once a minute. */
+  private failed(e: unknown): void {
+    const s = this.stats;
+    s.publishFailed++;
+    const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+    if (cause instanceof CommandTimeoutError) s.publishFailedTimeout++;
+    else if (cause instanceof Error && cause.message === 'The queue is full') s.publishFailedQueueFull++;
+    else if (!this.o.conn.isReady) s.publishFailedOffline++;
+    else s.publishFailedOther++;
+    const now = performance.now();
+    if (now - this.failLoggedAt < FAIL_LOG_MS) return;
+    this.failLoggedAt = now;
+    this.o.logger?.warn({ err: cause instanceof Error ? cause.message : String(cause), failed: s.publishFailed }, 'replication command failed: officers here may be missing or stale on other nodes');
+  }
+
   private nextVersion(): number {
     this.lastVersion = Math.max(Date.now() * 1000, this.lastVersion + 1);
     return this.lastVersion;
@@ -290,12 +348,23 @@ export class OfficerReplicator {
     if (batches.size === 0) return;
     if (!conn.isReady) {
       this.stats.publishFailed += batches.size;
+      this.stats.publishFailedOffline += batches.size;
       return;
     }
     const v = this.nextVersion();
     const now = performance.now();
     const stats = this.stats;
-    const fail = () => stats.publishFailed++;
+    // Every command goes through `track`: it counts the command in flight until its reply.
+    const settled = () => stats.inflight--;
+    const fail = (e: unknown) => {
+      stats.inflight--;
+      this.failed(e);
+    };
+    const track = (p: Promise<unknown>) => {
+      stats.commands++;
+      stats.inflight++;
+      return p;
+    };
     for (const [cell, b] of batches) {
       const key = wire.snapshotKey(cell);
       // Snapshot first, then the message: a node that reads the snapshot after hearing the
@@ -306,12 +375,10 @@ export class OfficerReplicator {
           const field = snapshotField(nodeId, u[0]);
           args.push(field, wire.sealSnapshotValue(key, field, u[1], u[2], u[3], v));
         }
-        stats.commands++;
-        conn.send(args, key).catch(fail);
+        track(conn.send(args, key)).then(settled, fail);
       }
       if (b.r.length > 0) {
-        stats.commands++;
-        conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key).catch(fail);
+        track(conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key)).then(settled, fail);
       }
       // A cell whose every publisher died disappears by itself (TTL 3 × remoteTtlMs). HSET keeps
       // the TTL, so it is renewed once per remoteTtlMs; after an HDEL (which may have emptied and
@@ -319,8 +386,7 @@ export class OfficerReplicator {
       const expiredAt = this.expiresSent.get(key);
       if (b.r.length > 0 || expiredAt === undefined || now - expiredAt >= remoteTtlMs) {
         this.expiresSent.set(key, now);
-        stats.commands++;
-        conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key).catch(noop);
+        track(conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key)).then(settled, settled);
       }
       const channel = wire.channel(cell);
       const chunks = Math.max(1, Math.ceil(b.u.length / UPSERTS_PER_MESSAGE));
@@ -329,8 +395,8 @@ export class OfficerReplicator {
         const sealed = wire.sealBatch(channel, msg);
         const bytes = sealed.length;
         const upserts = msg.u.length;
-        stats.commands++;
-        conn.publish(channel, sealed).then(() => {
+        track(conn.publish(channel, sealed)).then(() => {
+          stats.inflight--;
           stats.published++;
           stats.publishedBytes += bytes;
           stats.publishedUpserts += upserts;

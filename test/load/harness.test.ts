@@ -21,6 +21,7 @@ describe('args', () => {
     expect(a).toMatchObject({ mode: 'load', officers: 100, citizens: 400, encoding: 'json', echo: true, warmupS: 5 });
     const b = parseArgs(['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo', '--warmup', '0'], {});
     expect(b).toMatchObject({ officers: 10000, citizens: 40000, durationS: 60, rate: 20000, encoding: 'msgpack', echo: false, warmupS: 0 });
+    expect(parseArgs(['--officers', '100', '--officer-rate', '50'], {})).toMatchObject({ officerRate: 50 });
     expect(parseArgs(['--help'], {})).toBe('help');
   });
 
@@ -39,6 +40,9 @@ describe('args', () => {
       ['--encoding', 'xml'],
       ['--mode', 'chaos'],
       ['--rate', '5000', '--citizens', '10'],
+      ['--officer-rate', '5000', '--officers', '10'],
+      ['--officer-rate', '0'],
+      ['--officer-rate', 'NaN'],
       ['--frobnicate', '1'],
       ['stray'],
       ['--officers'],
@@ -98,6 +102,18 @@ describe('placement and movement', () => {
         advance(m, dt);
         expect(inNyc(m.lat, m.lng)).toBe(true);
       }
+    }
+  });
+
+  it('a rate sets the report interval, whatever the walking distance (--rate, --officer-rate)', () => {
+    // Citizens walk ~1.4 m/s: without --rate the 10 m trigger caps their interval near 7 s.
+    const slow = newCitizen(deviceRandom(1, 1, 3), 20_000);
+    const driver = newOfficer(deviceRandom(1, 0, 3), undefined, 10_000);
+    for (let s = 0; s < 200; s++) {
+      const c = nextInterval(slow);
+      expect(c >= 10_000 && c <= 30_000, String(c)).toBe(true);
+      const o = nextInterval(driver);
+      expect(o >= 5_000 && o <= 15_000, String(o)).toBe(true);
     }
   });
 

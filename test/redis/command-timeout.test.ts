@@ -1,6 +1,7 @@
 // A command without a reply within `commandTimeoutMs` is rejected as "store unavailable"
 // (one sweep timer per connection, connect.ts), and answered commands are not touched by it.
-// A BLPOP on an empty list is Redis never answering: it also holds up everything behind it.
+// A BLPOP on an empty list is Redis never answering: it also holds up everything behind it. A
+// reply that came in time but waited on the socket through an event loop stall is not a timeout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandTimeoutError, connectRedis, type RedisConnection } from '../../src/adapters/redis/index.js';
 import { StoreUnavailableError } from '../../src/coordination/index.js';
@@ -40,6 +41,15 @@ describe('Redis command timeout', () => {
     expect(replies.every((r) => r === 'OK')).toBe(true);
     await new Promise((r) => setTimeout(r, 500)); // several sweeps with nothing overdue
     expect(await c.send(['GET', 'k999'])).toBe('999');
+  });
+
+  it('does not time out a reply that arrived in time while the event loop was blocked', async () => {
+    const c = await conn(200);
+    const reply = c.send(['SET', 'during-stall', '1']).catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r)); // node-redis writes the command in its own setImmediate, queued before this one
+    const until = performance.now() + 600; // a stall 3× the timeout: the reply waits unread on the socket
+    while (performance.now() < until);
+    expect(await reply).toBe('OK');
   });
 
   it('never times out with commandTimeoutMs 0', async () => {

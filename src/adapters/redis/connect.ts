@@ -324,7 +324,10 @@ class CommandDeadlines {
       const w: Watched = { at: performance.now(), settled: false, reject };
       this.queue.push(w);
       if (!this.timer) {
-        this.timer = setInterval(() => this.sweep(), this.sliceMs);
+        // The sweep runs in the check phase, after the poll phase has read the replies waiting on
+        // the socket: after an event loop stall longer than the timeout (GC, CPU starvation), a
+        // reply that came back in time would otherwise be declared overdue before it is read.
+        this.timer = setInterval(() => setImmediate(this.sweepNow), this.sliceMs);
         this.timer.unref();
       }
       p.then(
@@ -346,6 +349,8 @@ class CommandDeadlines {
     clearInterval(this.timer);
     this.timer = undefined;
   }
+
+  private readonly sweepNow = (): void => this.sweep();
 
   private sweep(): void {
     const cutoff = performance.now() - this.ms;
