@@ -126,7 +126,10 @@ export interface LaunchedRole {
  */
 export async function launchRole(role: Role, env: NodeJS.ProcessEnv, opts: { echo?: boolean } = {}): Promise<LaunchedRole> {
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
-  const proc = track(spawn(process.execPath, ['--import', 'tsx', 'src/distributed/run.ts', role], { cwd: ROOT, env, stdio }), true);
+  // FLEET_NODE_ARGS: extra node flags for every role, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to profile the nodes of a run (a profile is written when the role exits on SIGTERM).
+  const extra = (process.env.FLEET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = track(spawn(process.execPath, [...extra, '--import', 'tsx', 'src/distributed/run.ts', role], { cwd: ROOT, env, stdio }), true);
   let out = '';
   let ready = false;
   const keep = (to: NodeJS.WriteStream) => (d: Buffer) => {

@@ -5,14 +5,18 @@
 //
 // * Publishing: local changes are batched and flushed every `flushMs` (one message per cell per
 //   flush, chunked), with a per-cell snapshot HASH in Redis written alongside (HSET/HDEL), read by a
-//   node when it starts listening to a cell. An officer not published for `refreshMs` is
-//   republished with the next flush (and its snapshot entry re-stamped): the heartbeat of remote
-//   entries. Officers that move are not republished on top of their moves, and the heartbeats
-//   spread over the period instead of arriving all at once every `refreshMs`.
+//   node when it starts listening to a cell. An officer not published for `refreshMs` (20 s) is
+//   republished with the next flush (and its snapshot entry re-stamped): a slow refresh that
+//   repairs a lost message. Officers that move are not republished on top of their moves.
+// * Liveness (node-beats.ts): each node beats once a second on one channel. A remote officer
+//   stays while its node beats and is refreshed within `officerTtlMs`; the officers of a node
+//   that stops beating (killed, cut off from Redis) are removed within `remoteTtlMs` (5 s).
+// * Backpressure: a flush sends at most what fits under `maxInflight` commands awaiting replies;
+//   the rest keeps coalescing per officer, so an overloaded node sends fewer, fresher updates.
 // * Own messages: Redis echoes a node's batches back to it on the cells it listens to; they are
 //   recognised by their envelope header (Sealer.sealedHere) and dropped without being opened.
-// * Expiry: a remote entry not refreshed within `remoteTtlMs` is removed, so the officers of a node
-//   killed with -9 vanish within seconds; snapshot entries older than that are ignored.
+// * Expiry: snapshot entries older than `officerTtlMs`, or of a node that no longer beats, are
+//   ignored; a re-read snapshot also removes what the cell no longer holds.
 // * Ordering: each batch carries the sender's version (µs wall clock, strictly increasing per
 //   node); older data never overwrites newer (snapshot read racing a live message, or cluster
 //   channels on different shards). A removal only applies to the entry the sender itself put in
@@ -29,6 +33,7 @@ import type { ReplicaSeam } from '../processor/api.js';
 import type { PublicProfile } from '../protocol/index.js';
 import { CellGrid, sameBox, type CellBox } from './cells.js';
 import type { Sealer } from '../auth/index.js';
+import { NodeBeats } from './node-beats.js';
 import { isRefused, ReplicationWire, snapshotField, UPSERTS_PER_MESSAGE, type CellBatch, type Refused, type Upsert } from './wire.js';
 
 export interface ReplicatorOptions {
@@ -44,10 +49,12 @@ export interface ReplicatorOptions {
   prefix?: string;
   /** Batching period of local changes (default 25 ms). */
   flushMs?: number;
-  /** A local officer not published for this long is republished (default 2,000 ms). */
+  /** A local officer not published for this long is republished (default 20,000 ms). */
   refreshMs?: number;
-  /** A remote officer not refreshed for this long is removed (default 5,000 ms). */
+  /** A node not heard (node-beats.ts) for this long loses its officers here (default 5,000 ms). */
   remoteTtlMs?: number;
+  /** A remote officer neither moved nor refreshed for this long is removed (default 3 × refreshMs). */
+  officerTtlMs?: number;
   /** A cell no local citizen needs any more is still listened to this long (default 10,000 ms). */
   lingerMs?: number;
   /**
@@ -161,6 +168,7 @@ export class OfficerReplicator {
     expired: 0,
   };
   private readonly wire: ReplicationWire;
+  private readonly beats: NodeBeats;
   private readonly o: Required<Omit<ReplicatorOptions, 'logger'>> & { logger?: Logger };
   /** Local officers as last published, in publish order (the longest unpublished first). */
   private readonly published = new Map<string, Published>();
@@ -183,9 +191,21 @@ export class OfficerReplicator {
   constructor(opts: ReplicatorOptions) {
     // `undefined` options mean "default" (a plain spread would let them override the defaults).
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ReplicatorOptions;
-    this.o = { prefix: 'beacon', flushMs: 25, refreshMs: 2000, remoteTtlMs: 5000, lingerMs: 10_000, maxInflight: 2000, ...given };
+    const refreshMs = given.refreshMs ?? 20_000;
+    this.o = { prefix: 'beacon', flushMs: 25, refreshMs, remoteTtlMs: 5000, officerTtlMs: 3 * refreshMs, lingerMs: 10_000, maxInflight: 2000, ...given };
     this.grid = new CellGrid(opts.searchRadiusM);
     this.wire = new ReplicationWire(opts.sealer, this.o.prefix, this.grid.tag);
+    this.beats = new NodeBeats({
+      conn: opts.conn,
+      sub: opts.sub,
+      wire: this.wire,
+      nodeId: opts.nodeId,
+      epoch: this.nextVersion(),
+      ttlMs: this.o.remoteTtlMs,
+      onEpoch: (node, epoch) => this.onEpoch(node, epoch),
+      onRefused: (r) => this.refused(r),
+      onCommand: () => this.stats.commands++,
+    });
   }
 
   start(): void {
@@ -221,6 +241,7 @@ export class OfficerReplicator {
     };
     every(this.o.flushMs, () => this.flush());
     every(MAINTAIN_MS, () => this.maintain());
+    this.beats.start();
   }
 
   /** Publishes pending changes now, then removes this node's officers from the replica (graceful stop). */
@@ -235,6 +256,7 @@ export class OfficerReplicator {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const off of this.offs) off();
+    this.beats.stop();
     this.subs.clear();
     await this.o.sub.close();
   }
@@ -343,7 +365,7 @@ export class OfficerReplicator {
   }
 
   private send(batches: Map<string, { u: Upsert[]; r: string[] }>): void {
-    const { conn, nodeId, remoteTtlMs } = this.o;
+    const { conn, nodeId, refreshMs, officerTtlMs } = this.o;
     const wire = this.wire;
     if (batches.size === 0) return;
     if (!conn.isReady) {
@@ -380,13 +402,13 @@ export class OfficerReplicator {
       if (b.r.length > 0) {
         track(conn.send(['HDEL', key, ...b.r.map((id) => snapshotField(nodeId, id))], key)).then(settled, fail);
       }
-      // A cell whose every publisher died disappears by itself (TTL 3 × remoteTtlMs). HSET keeps
-      // the TTL, so it is renewed once per remoteTtlMs; after an HDEL (which may have emptied and
-      // so deleted the key, and the next HSET recreate it without TTL) at once.
+      // A cell whose every publisher died disappears by itself (TTL officerTtlMs + refreshMs). HSET
+      // keeps the TTL, so it is renewed once per refreshMs; after an HDEL (which may have emptied
+      // and so deleted the key, and the next HSET recreate it without TTL) at once.
       const expiredAt = this.expiresSent.get(key);
-      if (b.r.length > 0 || expiredAt === undefined || now - expiredAt >= remoteTtlMs) {
+      if (b.r.length > 0 || expiredAt === undefined || now - expiredAt >= refreshMs) {
         this.expiresSent.set(key, now);
-        track(conn.send(['PEXPIRE', key, String(remoteTtlMs * 3)], key)).then(settled, settled);
+        track(conn.send(['PEXPIRE', key, String(officerTtlMs + refreshMs)], key)).then(settled, settled);
       }
       const channel = wire.channel(cell);
       const chunks = Math.max(1, Math.ceil(b.u.length / UPSERTS_PER_MESSAGE));
@@ -471,6 +493,7 @@ export class OfficerReplicator {
   private async readSnapshot(s: CellSub): Promise<void> {
     s.needSnapshot = false;
     const key = this.wire.snapshotKey(s.cell);
+    const sentAt = performance.now();
     let raw: unknown;
     try {
       this.stats.commands++;
@@ -485,6 +508,8 @@ export class OfficerReplicator {
     const nowWall = Date.now();
     const mono = performance.now();
     const stale: string[] = [];
+    const held = new Set<string>();
+    const { officerTtlMs } = this.o;
     for (const [field, value] of pairs) {
       const e = this.wire.openSnapshotEntry(key, field, value);
       if (isRefused(e)) {
@@ -492,11 +517,20 @@ export class OfficerReplicator {
         continue;
       }
       const age = nowWall - e.version / 1000;
-      if (age > this.o.remoteTtlMs) {
-        if (age > this.o.remoteTtlMs * 3) stale.push(field);
+      if (age > officerTtlMs) {
+        if (age > officerTtlMs * 3) stale.push(field);
         continue;
       }
+      // A node heard from long enough ago to know it is gone: its entries are left to expire.
+      if (!this.beats.alive(e.node, mono) && this.beats.settled(mono)) continue;
+      held.add(e.upsert[0]);
       this.applyUpsert(s.cell, e.node, e.version, e.upsert, mono - Math.max(0, age));
+    }
+    // Officers this node holds in the cell from before the read, no longer in it: their removal
+    // was missed (a lost message, a subscription that dropped).
+    for (const id of [...(this.byCell.get(s.cell) ?? [])]) {
+      const e = this.remote.get(id);
+      if (e && !held.has(id) && e.seen < sentAt) this.drop(id, e);
     }
     // Entries of nodes that died long ago: best-effort cleanup by whoever reads them.
     if (stale.length > 0) {
@@ -545,6 +579,8 @@ export class OfficerReplicator {
   private applyUpsert(cell: string, node: string, v: number, u: Upsert, seen: number): void {
     const id = u[0];
     if (node === this.o.nodeId || this.o.seam.isLocalOfficer(id) || !this.subs.has(cell)) return;
+    if (v < this.beats.epochOf(node)) return; // published by an earlier run of that node
+    this.beats.touch(node, performance.now());
     const e = this.remote.get(id);
     if (e) {
       if (v < e.v) return;
@@ -569,6 +605,11 @@ export class OfficerReplicator {
     this.drop(id, e);
   }
 
+  /** `node` restarted: what its earlier runs published is gone. */
+  private onEpoch(node: string, epoch: number): void {
+    for (const [id, e] of this.remote) if (e.node === node && e.v < epoch) this.drop(id, e);
+  }
+
   /** Removes a remote officer from the replica and the index. */
   private drop(id: string, e: RemoteEntry): void {
     this.forget(id, e);
@@ -588,10 +629,11 @@ export class OfficerReplicator {
   private maintain(): void {
     if (this.closed) return;
     const mono = performance.now();
-    const deadline = mono - this.o.remoteTtlMs;
-    for (const [key, at] of this.expiresSent) if (mono - at >= this.o.remoteTtlMs) this.expiresSent.delete(key);
+    const deadline = mono - this.o.officerTtlMs;
+    this.beats.maintain(mono);
+    for (const [key, at] of this.expiresSent) if (mono - at >= this.o.refreshMs) this.expiresSent.delete(key);
     for (const [id, e] of this.remote) {
-      if (e.seen < deadline) {
+      if (e.seen < deadline || !this.beats.alive(e.node, mono)) {
         this.drop(id, e);
         this.stats.expired++;
       }

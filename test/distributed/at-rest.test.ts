@@ -90,10 +90,16 @@ describe('a distributed run leaves no coordinate at rest', () => {
     const req = await officer.client.waitFor('req', (m) => m.id === r.body.id, 0, 10_000);
     officer.client.json({ t: 'resp', id: req.id, accept: true });
     await citizens[0].client.waitFor('conn', (m) => m.id === r.body.id, 0, 10_000);
-    // Refresh rounds (every 2 s) re-write every snapshot entry: let a few pass (seen in the stats).
-    const published = async () => Number(/beacon_processor_replication\{what="published"\} (\d+)/.exec(await (await fetch(d.processors[0].metricsUrl!)).text())?.[1]);
+    // Officers going off duty and back re-write their snapshot entries (HDEL, then HSET at the
+    // same position) and publish each change: let them pass (seen in the stats).
+    const published = async () =>
+      (await Promise.all(d.processors.map(async (p) => Number(/beacon_processor_replication\{what="published"\} (\d+)/.exec(await (await fetch(p.metricsUrl!)).text())?.[1])))).reduce((a, b) => a + b, 0);
     const before = await published();
+    for (const o of officers) o.client.json({ t: 'avail', on: false });
     await expect.poll(published, { timeout: 10_000 }).toBeGreaterThan(before + 2);
+    const off = await published();
+    for (const o of officers) o.client.json({ t: 'avail', on: true });
+    await expect.poll(published, { timeout: 10_000 }).toBeGreaterThan(off + 2);
 
     const redis = await scanRedis(d.redis.url, needles);
     const files = await scanFiles(d.redis.dir, needles);

@@ -4,58 +4,19 @@
 // officer at its latest position. Without the bound, every 10 ms flush during the stall queued
 // more commands (thousands in flight, then "queue full" or timeouts under a longer stall).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis } from '../../src/adapters/redis/index.js';
-import { Sealer } from '../../src/auth/index.js';
-import { OfficerReplicator } from '../../src/distributed/replication.js';
-import type { ReplicaSeam } from '../../src/processor/api.js';
-import type { LiveObserver } from '../../src/processor/live.js';
-import type { PublicProfile } from '../../src/protocol/index.js';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startReplicator, type TestReplicator } from './replicator-fixture.js';
 
-const KEY = 'backpressure-test-replication-key-0123456789';
 const OFFICERS = 300;
 const MAX_INFLIGHT = 40;
 
-/** The processor side of the seam, as plain data: what a real LiveIndex reports and receives. */
-class Seam implements ReplicaSeam {
-  observer?: LiveObserver;
-  readonly remote = new Map<string, { lat: number; lng: number }>();
-  applyRemoteOfficer(id: string, pos: { lat: number; lng: number } | null, _profile: PublicProfile): void {
-    if (pos) this.remote.set(id, pos);
-    else this.remote.delete(id);
-  }
-  isLocalOfficer(): boolean {
-    return false;
-  }
-  observe(o: LiveObserver): () => void {
-    this.observer = o;
-    return () => (this.observer = undefined);
-  }
-  sockets() {
-    return [];
-  }
-}
-
 let redis: RedisServer;
-const replicators: OfficerReplicator[] = [];
+const replicators: TestReplicator[] = [];
 
-async function replicator(nodeId: string, seam: Seam): Promise<OfficerReplicator> {
-  const url = redis.url;
-  const [conn, sub] = [connectRedis({ url, name: `${nodeId}-cmd` }), connectRedis({ url, name: `${nodeId}-sub` })];
-  await Promise.all([conn.ready(), sub.ready()]);
-  const r = new OfficerReplicator({
-    conn,
-    sub,
-    seam,
-    sealer: new Sealer(KEY),
-    nodeId,
-    searchRadiusM: 2000,
-    flushMs: 10,
-    maxInflight: MAX_INFLIGHT,
-  });
-  r.start();
-  replicators.push(r);
-  return r;
+async function replicator(nodeId: string): Promise<TestReplicator> {
+  const t = await startReplicator(redis.url, nodeId, { flushMs: 10, maxInflight: MAX_INFLIGHT });
+  replicators.push(t);
+  return t;
 }
 
 beforeAll(async () => {
@@ -63,15 +24,14 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  for (const r of replicators) await r.close();
+  for (const t of replicators) await t.r.close();
   await redis?.dispose();
 });
 
 describe('replication while Redis stalls', () => {
   it('bounds the commands in flight, defers flushes, fails none, and delivers the latest positions after', async () => {
-    const [a, b] = [new Seam(), new Seam()];
-    const ra = await replicator('pa', a);
-    await replicator('pb', b);
+    const { r: ra, seam: a } = await replicator('pa');
+    const { seam: b } = await replicator('pb');
     // A citizen on B in the middle of A's officers: B listens to their cells.
     const centre = { lat: 40.75, lng: -73.99 };
     await waitFor(() => a.observer !== undefined && b.observer !== undefined, 10_000, 'observers');
