@@ -4,7 +4,7 @@
 // Every process and temp dir started here is registered, so any exit path can reap them
 // (`stopAll` gracefully, `killAll` at once, also from a process 'exit' handler: it is synchronous).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,12 @@ export async function launchRole(role: Role, env: NodeJS.ProcessEnv, opts: { ech
   };
   proc.stdout!.on('data', keep(process.stdout));
   proc.stderr!.on('data', keep(process.stderr));
+  // FLEET_LOG_DIR: also write each role's whole output to <dir>/<role>-<pid>.log (debugging a run).
+  if (process.env.FLEET_LOG_DIR) {
+    const file = createWriteStream(join(process.env.FLEET_LOG_DIR, `${role}-${proc.pid}.log`));
+    proc.stdout!.pipe(file);
+    proc.stderr!.pipe(file);
+  }
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${role} did not start within 180 s:\n${out.slice(-2000)}`)), 180_000);
     const check = () => {

@@ -136,6 +136,8 @@ const WRONG_KEY_LOG_MS = 60_000;
 const HSET_PAIRS_PER_COMMAND = 500;
 /** Commands one cell of a flush usually costs (HSET, PUBLISH, now and then PEXPIRE or HDEL): the backpressure budget's unit. */
 const COMMANDS_PER_CELL = 3;
+/** Cell subscriptions in flight at once (the client refuses commands past 10,000 queued). */
+const MAX_SUBSCRIBING = 500;
 /** At most one failed-publish log line per this period. */
 const FAIL_LOG_MS = 60_000;
 const noop = () => {};
@@ -183,6 +185,8 @@ export class OfficerReplicator {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly offs: (() => void)[] = [];
   private lastVersion = 0;
+  /** Cell subscriptions awaiting Redis' confirmation. */
+  private subscribing = 0;
   private closed = false;
   private wrongKeyLoggedAt = -Infinity;
   private failLoggedAt = -Infinity;
@@ -476,15 +480,23 @@ export class OfficerReplicator {
     if (s) s.idleSince = performance.now();
   }
 
+  /**
+   * Subscribes to a cell, then reads its snapshot. Both are bounded like publishing: a burst of new
+   * citizens (a reconnect storm over sparse cells: 10k+ new cells per node) waits for maintain()
+   * instead of overflowing the connections' command queues.
+   */
   private subscribe(s: CellSub): void {
-    if (s.inflight || this.closed) return;
+    if (s.inflight || this.closed || this.subscribing >= MAX_SUBSCRIBING) return;
     s.inflight = true;
+    this.subscribing++;
     this.o.sub.subscribe(s.channel, s.listener).then(
       () => {
+        this.subscribing--;
         s.inflight = false;
-        if (this.subs.get(s.cell) === s) void this.readSnapshot(s);
+        if (this.subs.get(s.cell) === s && this.stats.inflight < this.o.maxInflight) void this.readSnapshot(s);
       },
       () => {
+        this.subscribing--;
         s.inflight = false; // offline: maintain() retries
       },
     );
@@ -495,12 +507,15 @@ export class OfficerReplicator {
     const key = this.wire.snapshotKey(s.cell);
     const sentAt = performance.now();
     let raw: unknown;
+    this.stats.commands++;
+    this.stats.inflight++;
     try {
-      this.stats.commands++;
       raw = await this.o.conn.send(['HGETALL', key], key, true);
     } catch {
       s.needSnapshot = true; // retried by maintain()
       return;
+    } finally {
+      this.stats.inflight--;
     }
     if (this.subs.get(s.cell) !== s) return;
     this.stats.snapshotsRead++;
@@ -653,7 +668,7 @@ export class OfficerReplicator {
       if (!s.inflight && !this.o.sub.isSubscribed(s.channel, s.listener)) {
         s.needSnapshot = true;
         this.subscribe(s);
-      } else if (s.needSnapshot && !s.inflight) {
+      } else if (s.needSnapshot && !s.inflight && this.stats.inflight < this.o.maxInflight) {
         void this.readSnapshot(s);
       }
     }

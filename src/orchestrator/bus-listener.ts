@@ -1,10 +1,14 @@
 // What the orchestrator takes from the bus (ORCHESTRATOR_CHANNEL): processors report sockets
 // opening and closing (the busy-socket records) and officers' availability, their free/busy counts, and officers' answers to
-// connection requests. Handlers never throw into the bus; store failures are logged.
+// connection requests. Handlers never throw into the bus; store failures are logged (at most one
+// line per 10 s per kind, with the count: a burst of failures must not flood the log). Record
+// writes go through one ordered queue with at most RECORD_CONCURRENCY in flight: a connect storm's
+// opens wait their turn instead of overflowing the Redis client's queue and failing.
 // A socket that replaces another socket of its profile on another node gets the old one closed:
 // the orchestrator whose put reported the replacement (one in the cluster) tells the old node.
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type PutResult, type SocketRecord, type SocketRecordStore } from '../coordination/index.js';
 import type { Logger } from '../log.js';
+import { WorkQueue } from '../util/work-queue.js';
 import type { ConnectionService } from './connections.js';
 import type { OrchestratorMetrics } from './metrics.js';
 
@@ -16,25 +20,45 @@ export interface BusListenerOptions {
   logger: Logger;
 }
 
+/** Record writes in flight at once (the Redis client refuses commands past 10,000 queued). */
+const RECORD_CONCURRENCY = 500;
+/** Record writes waiting beyond this are refused and logged (~200 bytes each). */
+const RECORD_BACKLOG = 500_000;
+const FAIL_LOG_MS = 10_000;
+
 /** Subscribes; returns the unsubscribe function. */
 export function listenToProcessors(o: BusListenerOptions): () => void {
-  const fail = (what: string) => (e: unknown) => o.logger.error({ err: e }, `${what} failed`);
+  const logged = new Map<string, { at: number; since: number }>();
+  const fail = (what: string) => (e: unknown) => {
+    const now = performance.now();
+    const l = logged.get(what) ?? { at: -Infinity, since: 0 };
+    logged.set(what, l);
+    l.since++;
+    if (now - l.at < FAIL_LOG_MS) return;
+    o.logger.error({ err: e, failed: l.since }, `${what} failed`);
+    l.at = now;
+    l.since = 0;
+  };
+  const queue = new WorkQueue(RECORD_CONCURRENCY, RECORD_BACKLOG);
+  const write = (what: string, job: () => Promise<unknown>) => {
+    if (!queue.push(() => job().catch(fail(what)))) fail(what)(new Error(`${RECORD_BACKLOG} record writes already waiting`));
+  };
   return o.bus.subscribe(ORCHESTRATOR_CHANNEL, (msg: BusMessage) => {
     switch (msg.type) {
       case 'socket.open':
         o.metrics.socketEvents.inc({ type: 'open' });
-        o.records.put(msg.record).then((r) => tellReplaced(o, msg.record, msg.again === true ? { superseded: r.superseded } : r), fail('recording an open socket'));
+        write('recording an open socket', () => o.records.put(msg.record).then((r) => tellReplaced(o, msg.record, msg.again === true ? { superseded: r.superseded } : r)));
         return;
       case 'socket.close':
         o.metrics.socketEvents.inc({ type: 'close' });
         // Removes only this socket's record: a replacement that opened meanwhile keeps its own.
-        o.records.remove(msg.record).catch(fail('removing a closed socket'));
+        write('removing a closed socket', () => o.records.remove(msg.record));
         return;
       case 'socket.avail':
-        o.records.setAvailable(msg.record, msg.record.available !== false).catch(fail('recording an officer availability'));
+        write('recording an officer availability', () => o.records.setAvailable(msg.record, msg.record.available !== false));
         return;
       case 'node.stats':
-        o.records.putStats(msg.stats).catch(fail('storing node stats'));
+        write('storing node stats', () => o.records.putStats(msg.stats));
         return;
       case 'conn.resp':
         o.connections.onResponse(msg.requestId, msg.officerId, msg.accept);
