@@ -2,7 +2,7 @@
 // of 1–50 m as phones send them, and query points over the same map. Seeded (mulberry32), so
 // every peer and every run sees the same numbers.
 import { nycCentroids } from '../src/geo/index.js';
-import { mulberry32 } from '../src/util/prng.js';
+import { mulberry32 } from '../load-tests/prng.js';
 
 export { mulberry32 };
 

@@ -1,6 +1,5 @@
 // A self-contained HTML report: inline SVG only (no script, no CDN), so it opens offline.
-import type { Results } from './report.js';
-import { table } from './report.js';
+import { table, type Results } from './report.js';
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];

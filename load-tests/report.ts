@@ -1,9 +1,6 @@
-// The results: one JSON document (latest.json + a dated copy), a text table for the terminal and
-// a self-contained HTML report (html.ts).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The results: the JSON document's shape, the figures computed for it, and the text table for
+// the terminal (the HTML report is html.ts; write-results.ts writes both).
 import { bins, summarize, type LatencySummary } from './hist.js';
-import { renderHtml } from './html.js';
 import type { PhaseAgg, TimelinePoint } from './pool.js';
 import type { CannonResult } from './assign-bench.js';
 import type { ShardReport } from './shard-balance.js';
@@ -239,18 +236,4 @@ export function table(r: Results): string {
 function shardLine(r: Results): string {
   const s = r.shards;
   return s ? `shard balance of this placement (${s.area}, ${s.zips} zips; rendezvous over zips, nodes p1..pN), busiest node ÷ mean: ${s.balance.map((b) => `${b.processors}: ${b.maxOverMean.toFixed(2)}`).join(', ')}` : '';
-}
-
-/** Writes latest.json, a dated copy, latest.html and a dated HTML; returns the paths. */
-export function writeResults(dir: string, r: Results): string[] {
-  mkdirSync(dir, { recursive: true });
-  const stamp = r.startedAt.replace(/[:.]/g, '-');
-  const json = JSON.stringify(r, null, 2);
-  const html = renderHtml(r);
-  const files = [join(dir, 'latest.json'), join(dir, `${r.mode}-${stamp}.json`), join(dir, 'latest.html'), join(dir, `${r.mode}-${stamp}.html`)];
-  writeFileSync(files[0], json);
-  writeFileSync(files[1], json);
-  writeFileSync(files[2], html);
-  writeFileSync(files[3], html);
-  return files;
 }

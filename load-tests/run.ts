@@ -12,7 +12,8 @@ import { devicesPerNode, perNode, redisFigures, replicationDelta, snapshotFleet,
 import { killAll } from './fleet/procs.js';
 import { assertLoopback } from './loopback.js';
 import { runPool, sleep, type PoolOptions, type PoolResult, type TimelinePoint } from './pool.js';
-import { avg, connectCost, errorsOf, frameCpu, histBins, perSec, summarize, table, writeResults, type Results } from './report.js';
+import { avg, connectCost, errorsOf, frameCpu, histBins, perSec, summarize, table, type Results } from './report.js';
+import { writeResults } from './write-results.js';
 import { checkFds, generatorPlan, sourceAddresses } from './plan.js';
 import { fdLimit, ServerSampler } from './system.js';
 import { newHistogram, type Histogram } from './hist.js';

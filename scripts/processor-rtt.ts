@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { MemoryBus } from '../src/coordination/index.js';
 import { createLogger } from '../src/log.js';
 import { startProcessor } from '../src/processor/index.js';
-import { mulberry32 } from '../src/util/prng.js';
+import { mulberry32 } from '../load-tests/prng.js';
 
 const NODE = 'rtt';
 /** The node serves /metrics on its port to this bearer only. */

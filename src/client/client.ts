@@ -28,7 +28,8 @@ import {
 import { backoffDelay, checkBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { assign, BeaconHttpError, getConnection, requestConnection, ticketUrl, type FetchLike, type HttpOptions, type TokenSource } from './http.js';
-import { defaultTransport, type Transport, type TransportFactory } from './transport.js';
+import { defaultTransport } from './default-transport.js';
+import type { Transport, TransportFactory } from './transport.js';
 
 /** `bye` reasons after which reconnecting would be wrong (SPEC §2, §3 "Reconnect"). */
 export const FINAL_BYE_REASONS: ReadonlySet<ByeReason> = new Set<ByeReason>(['replaced', 'window_expired', 'abuse']);

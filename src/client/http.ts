@@ -13,12 +13,9 @@ import {
   type SocketAssignment,
 } from '../protocol/index.js';
 
-export type FetchLike = (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
-  status: number;
-  ok: boolean;
-  json(): Promise<unknown>;
-  text(): Promise<string>;
-}>;
+import type { FetchLike } from './fetch-like.js';
+
+export type { FetchLike } from './fetch-like.js';
 
 export type TokenSource = string | (() => string | Promise<string>);
 

@@ -9,7 +9,7 @@
 // waiting for an ACK.
 import http from 'node:http';
 import https from 'node:https';
-import type { FetchLike } from './http.js';
+import type { FetchLike } from './fetch-like.js';
 
 /** Bodies larger than this are refused: an assignment or a connection record is a few hundred bytes. */
 export const MAX_RESPONSE_BYTES = 1 << 20;

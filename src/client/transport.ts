@@ -36,7 +36,7 @@ interface BrowserSocket {
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
-type BrowserSocketCtor = new (url: string) => BrowserSocket;
+export type BrowserSocketCtor = new (url: string) => BrowserSocket;
 
 /** A transport on the WHATWG `WebSocket` (browsers, Deno, Node ≥ 22). */
 export function webSocketTransport(Ctor: BrowserSocketCtor): TransportFactory {
@@ -61,12 +61,4 @@ export function webSocketTransport(Ctor: BrowserSocketCtor): TransportFactory {
       },
     };
   };
-}
-
-/** The global WebSocket when there is one, else the `ws` package (Node 20), loaded lazily. */
-export async function defaultTransport(): Promise<TransportFactory> {
-  const g = globalThis as { WebSocket?: BrowserSocketCtor };
-  if (typeof g.WebSocket === 'function') return webSocketTransport(g.WebSocket);
-  const mod = await import('./ws-transport.js');
-  return mod.wsTransport();
 }

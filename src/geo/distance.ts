@@ -9,8 +9,6 @@ import { GeoError } from './errors.js';
 /** Mean Earth radius (IUGG), metres. */
 export const EARTH_RADIUS_M = 6_371_008.8;
 export const RAD = Math.PI / 180;
-/** Degrees of latitude per metre along a meridian. */
-export const DEG_PER_M = 1 / (EARTH_RADIUS_M * RAD);
 
 /** The haversine term a = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) ∈ [0, 1]. */
 export function havA(lat1: number, lng1: number, lat2: number, lng2: number): number {

@@ -104,7 +104,6 @@ export interface ReqMessage {
  * within the retry window, so nothing was recorded (docs/protocol.md §5).
  */
 export type ConnectionStatus = 'pending' | 'accepted' | 'declined' | 'expired' | 'failed';
-export const CONNECTION_STATUSES: readonly ConnectionStatus[] = ['pending', 'accepted', 'declined', 'expired', 'failed'];
 
 export interface ConnMessage {
   t: 'conn';

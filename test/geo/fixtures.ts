@@ -1,6 +1,6 @@
 // Shared generators for the geo tests: a seeded PRNG and officer layouts at the awkward places.
 import { haversine } from '../../src/geo/index.js';
-import { mulberry32 } from '../../src/util/prng.js';
+import { mulberry32 } from '../../load-tests/prng.js';
 
 export { mulberry32 };
 

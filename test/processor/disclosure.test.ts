@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { nodeChannel } from '../../src/coordination/index.js';
 import { haversine, roundToStep, snapCell, snapToCell } from '../../src/geo/index.js';
 import type { NearestMessage } from '../../src/protocol/index.js';
-import { mulberry32 } from '../../src/util/prng.js';
+import { mulberry32 } from '../../load-tests/prng.js';
 import { NODE_ID, north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
 
 const PRECISION = 200;

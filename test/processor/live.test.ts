@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
-import { mulberry32 } from '../../src/util/prng.js';
+import { mulberry32 } from '../../load-tests/prng.js';
 import { north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
 
 const P = { lat: 40.75, lng: -73.99 };
