@@ -1,5 +1,5 @@
 // Node liveness for officer replication. Every processor publishes a small sealed beat on one
-// channel every `beatMs` and listens to everyone's. A remote officer stays as long as its node
+// channel five times per `ttlMs` (once a second by default) and listens to everyone's. A remote officer stays as long as its node
 // beats, so an officer that does not move costs nothing between its slow refreshes, while the
 // officers of a node killed with -9 (or cut off from Redis) vanish elsewhere within `ttlMs`.
 // Before this, each officer was republished every 2 s to stay alive: 100k parked officers meant
