@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Counter, Gauge } from 'prom-client';
-import { connectRedis, RedisBus, RedisDirectory, RedisProcessorRegistry, RedisSocketRecords } from '../adapters/redis/index.js';
+import { connectRedis, RedisBus, RedisProcessorRegistry, RedisSocketRecords } from '../adapters/redis/index.js';
 import type { Config } from '../config.js';
 import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
 import { createLogger, type Logger } from '../log.js';
@@ -133,10 +133,6 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
     const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url, startedAt: processor.epoch }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
     registry.start();
     cleanup.push(() => registry.leave());
-    // Ownership is computed by orchestrators; the directory here only tells the operator (logs).
-    const directory = new RedisDirectory(conn, { logger });
-    directory.start();
-    cleanup.push(async () => directory.stop());
 
     // After an outage: busy records of the sockets held here, written directly (idempotent SETs)
     // and announced on the bus, twice, in case an orchestrator re-subscribed late.
@@ -188,7 +184,6 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
           await processor.drain();
           await new Promise((r) => setImmediate(r));
           await replicator.close();
-          directory.stop();
           // Let socket.close messages and the last replication batch leave.
           await new Promise((r) => setTimeout(r, 50));
           await bus.close();

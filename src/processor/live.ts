@@ -135,10 +135,6 @@ export class LiveIndex {
     return this.citizens.size;
   }
 
-  hasOfficer(id: string): boolean {
-    return this.officers.has(id);
-  }
-
   /**
    * The one door for index changes: puts the officer at `pos` (insert or move), or removes it when
    * `pos` is null, and marks every citizen whose answer may change. Local sockets and remote
