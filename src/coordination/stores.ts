@@ -1,7 +1,9 @@
 // What an orchestrator keeps about devices and connection requests, behind interfaces so several
 // orchestrators can share it: in memory (src/orchestrator/memory-stores.ts) for embedded mode and
 // tests, in Redis (src/adapters/redis/) for distributed mode. The Redis classes implement these
-// shapes structurally; test/orchestrator/store-compat.test.ts keeps the two from drifting.
+// shapes structurally; the shared test bodies in test/contracts/ (request store, socket
+// replacement and availability), run against both by test/orchestrator/stores.test.ts and
+// test/redis/stores.test.ts, keep the two from drifting.
 import type { ConnectionRecord, ConnectionStatus, Role } from '../protocol/index.js';
 import type { NodeStats, SocketRecord } from './messages.js';
 

@@ -3,7 +3,7 @@
 // On a Redis Cluster a multi-key command or Lua script needs all its keys in one slot, which the
 // `{...}` hash tag decides. What must be atomic together shares a tag:
 // * `{<prefix>}`: the registry (node keys + index) and the per-node stats (hash + index): small,
-//   read as a whole every second by every orchestrator and processor;
+//   read as a whole every second by every orchestrator;
 // * `{<prefix>:established}`: the established-connections stream and its dedupe keys, so the
 //   exactly-once script (check dedupe key, XADD) runs in one slot;
 // * one tag per socket record and per connection request: these are many and independent, so they
