@@ -1,4 +1,4 @@
-// The orchestrator's (and processors') view of live processors, read from the registry every
+// The orchestrator's view of live processors, read from the registry every
 // `refreshMs`, and zip-shard ownership by rendezvous hashing over the live node ids.
 // ownerOf() is synchronous and hot (every socket assignment): it reads the cached live set.
 import type { NodeInfo, ProcessorDirectory } from '../../coordination/index.js';
