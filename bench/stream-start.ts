@@ -17,7 +17,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dedupeWindowFor, FileConnectionStream, segmentName } from '../src/orchestrator/index.js';
+import { dedupeWindowFor, FileConnectionStream, segmentName } from '../src/adapters/memory/index.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {

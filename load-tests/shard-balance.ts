@@ -1,10 +1,10 @@
 // Shard balance of a placement: which processor would own each device under the orchestrator's
-// rendezvous hashing over zips (src/adapters/redis/rendezvous.ts), devices per node max / mean.
+// rendezvous hashing over zips (src/coordination/rendezvous.ts), devices per node max / mean.
 //   tsx load-tests/shard-balance.ts --processors 6 --devices 100000 --area us [--officers K] [--seed S] [--ids a,b,c]
 // Without --processors it reports N = 2..8. Node ids are p1..pN (`npm run cluster`) unless --ids.
 // The same computation gives `shards` in the load harness's JSON.
 import { pathToFileURL } from 'node:url';
-import { rendezvousOwner } from '../src/adapters/redis/rendezvous.js';
+import { rendezvousOwner } from '../src/coordination/index.js';
 import { zipOf } from '../src/geo/index.js';
 import { AREA_NAMES, makeArea, type AreaName } from './areas.js';
 import { deviceRandom } from './prng.js';

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { startEmbedded, type Embedded } from '../src/embedded.js';
 import { createLogger } from '../src/log.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../src/auth/index.js';
-import { readStreamEvents } from '../src/orchestrator/index.js';
+import { readStreamEvents } from '../src/adapters/memory/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type ServerMessage, type SocketAssignment } from '../src/protocol/index.js';
 
 const STEP_TIMEOUT_MS = 10_000;

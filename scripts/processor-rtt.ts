@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { ticketSigner } from '../src/auth/index.js';
 import { loadConfig } from '../src/config.js';
-import { MemoryBus } from '../src/coordination/index.js';
+import { MemoryBus } from '../src/adapters/memory/index.js';
 import { createLogger } from '../src/log.js';
 import { startProcessor } from '../src/processor/index.js';
 import { mulberry32 } from '../load-tests/prng.js';

@@ -18,14 +18,3 @@ export interface ProcessorDirectory {
   /** Live nodes. */
   nodes(): NodeInfo[];
 }
-
-/** One node owning everything: embedded mode. */
-export class SingleNodeDirectory implements ProcessorDirectory {
-  constructor(private readonly node: NodeInfo) {}
-  ownerOf(): NodeInfo {
-    return this.node;
-  }
-  nodes(): NodeInfo[] {
-    return [this.node];
-  }
-}

@@ -4,3 +4,4 @@ export * from './directory.js';
 export * from './stream.js';
 export * from './stores.js';
 export * from './unavailable.js';
+export * from './rendezvous.js';

@@ -78,3 +78,25 @@ export function isSocketRecord(r: unknown): r is SocketRecord {
 
 export const ORCHESTRATOR_CHANNEL = 'beacon:orch';
 export const nodeChannel = (nodeId: string): string => `beacon:node:${nodeId}`;
+
+/** A payload larger than this is dropped on both ends (bus messages are small records). */
+export const MAX_BUS_PAYLOAD_BYTES = 64 * 1024;
+
+const BUS_TYPES = new Set<string>(['socket.open', 'socket.close', 'conn.resp', 'node.stats', 'conn.req', 'conn.update', 'socket.replaced'] satisfies BusMessage['type'][]);
+
+/** Parses and shape-checks a payload; undefined when it is not a bus message. */
+export function parseBusPayload(raw: string): BusMessage | undefined {
+  if (typeof raw !== 'string' || raw.length > MAX_BUS_PAYLOAD_BYTES) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const type = (v as { type?: unknown }).type;
+  if (typeof type !== 'string' || !BUS_TYPES.has(type)) return undefined;
+  // It closes a socket: the record that names it must be whole.
+  if (type === 'socket.replaced' && !isSocketRecord((v as { record?: unknown }).record)) return undefined;
+  return v as BusMessage;
+}

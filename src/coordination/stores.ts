@@ -1,5 +1,5 @@
 // What an orchestrator keeps about devices and connection requests, behind interfaces so several
-// orchestrators can share it: in memory (src/orchestrator/memory-stores.ts) for embedded mode and
+// orchestrators can share it: in memory (src/adapters/memory/stores.ts) for embedded mode and
 // tests, in Redis (src/adapters/redis/) for distributed mode. The Redis classes implement these
 // shapes structurally; the shared test bodies in test/contracts/ (request store, socket
 // replacement and availability), run against both by test/orchestrator/stores.test.ts and

@@ -17,7 +17,7 @@ import { ConnectionService } from './connections.js';
 import { DeviceAuth, type DeviceIdentity } from './device-auth.js';
 import { metricsAccess, ticketSigner, type DeviceKeys } from '../auth/index.js';
 import { clientErrorResponse, errorHandler, sendError } from './errors.js';
-import { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
+import { MemoryRequestStore, MemorySocketRecords } from '../adapters/memory/index.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './metrics.js';
 import { SlidingWindowLimiter, type RateLimiter } from './rate-limit.js';
 import { drainHttp, HTTP_TIMEOUTS, trackSockets, type HttpTimeouts } from './http-timeouts.js';

@@ -4,9 +4,6 @@ export { createOrchestrator, type Orchestrator, type OrchestratorConfig, type Or
 export { ConnectionService } from './connections.js';
 export { DeviceAuth, type DeviceIdentity } from './device-auth.js';
 export { HttpError } from './errors.js';
-export { DEFAULT_DEDUPE_WINDOW_MS, dedupeWindowFor, FileConnectionStream, type FileStreamOptions } from './file-stream.js';
-export { LEGACY_STREAM_FILE_NAME, listSegments, readStreamEvents, readStreamFile, segmentName, STREAM_DIR_NAME } from './stream-segments.js';
-export { MemoryRequestStore, MemorySocketRecords } from './memory-stores.js';
 export { SlidingWindowLimiter, type RateLimiter } from './rate-limit.js';
 export { Readiness, type ReadinessCheck, type ReadinessResult } from './readiness.js';
 export { DOCS_PATH, OPENAPI_PATH } from './routes/ops.js';

@@ -6,7 +6,7 @@
 // * the old socket, on the other node, gets `bye: replaced` (4001), told exactly once by one of
 //   the orchestrators; the new socket stays, is served and is the one the busy record names.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rendezvousOwner } from '../../src/adapters/redis/rendezvous.js';
+import { rendezvousOwner } from '../../src/coordination/index.js';
 import { haversine, zipOf } from '../../src/geo/index.js';
 import { CLOSE_CODES } from '../../src/protocol/index.js';
 import { waitFor } from '../helpers/redis-server.js';

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { createLogger } from '../../src/log.js';
-import { listSegments, readStreamEvents } from '../../src/orchestrator/index.js';
+import { listSegments, readStreamEvents } from '../../src/adapters/memory/index.js';
 import { HTTP_PATHS } from '../../src/protocol/index.js';
 import { TestClient } from '../helpers/ws-client.js';
 import { devices } from './devices.js';

@@ -1,7 +1,7 @@
 // --area placement and movement (inside the US, bounded, citizens beside officers), the shard
 // balance report, and the --area / --lean options.
 import { describe, expect, it } from 'vitest';
-import { rendezvousOwner } from '../../src/adapters/redis/rendezvous.js';
+import { rendezvousOwner } from '../../src/coordination/index.js';
 import { haversine, nearestZip, zipOf } from '../../src/geo/index.js';
 import { ArgsError, parseArgs } from '../../load-tests/args.js';
 import { boxAround, HOME_RANGE_M, inBounds, inNyc, makeArea, SPREAD_M, usCentroids } from '../../load-tests/areas.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToProcessor } from '../../src/coordination/index.js';
-import { readStreamEvents, STREAM_DIR_NAME } from '../../src/orchestrator/index.js';
+import { readStreamEvents, STREAM_DIR_NAME } from '../../src/adapters/memory/index.js';
 import { HTTP_PATHS, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
 import { join } from 'node:path';
 import { eventually, startOrch, until, type OrchFixture } from './fixture.js';

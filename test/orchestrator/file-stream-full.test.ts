@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileConnectionStream, readStreamFile } from '../../src/orchestrator/index.js';
+import { FileConnectionStream, readStreamFile } from '../../src/adapters/memory/index.js';
 
 const PAGE = 4096;
 const T = Date.UTC(2026, 0, 10, 12);

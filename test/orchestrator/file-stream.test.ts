@@ -5,7 +5,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileConnectionStream, readStreamEvents, readStreamFile, segmentName } from '../../src/orchestrator/index.js';
+import { FileConnectionStream, readStreamEvents, readStreamFile, segmentName } from '../../src/adapters/memory/index.js';
 
 let root: string;
 let dir: string;

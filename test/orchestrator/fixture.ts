@@ -6,19 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config.js';
-import {
-  MemoryBus,
-  nodeChannel,
-  ORCHESTRATOR_CHANNEL,
-  SingleNodeDirectory,
-  type BusMessage,
-  type ProcessorDirectory,
-  type SocketRecord,
-  type ToProcessor,
-} from '../../src/coordination/index.js';
+import { nodeChannel, ORCHESTRATOR_CHANNEL, type BusMessage, type ProcessorDirectory, type SocketRecord, type ToProcessor } from '../../src/coordination/index.js';
+import { MemoryBus, SingleNodeDirectory } from '../../src/adapters/memory/index.js';
 import { createLogger } from '../../src/log.js';
 import type { HttpTimeouts } from '../../src/orchestrator/http-timeouts.js';
-import { createOrchestrator, dedupeWindowFor, FileConnectionStream, STREAM_DIR_NAME, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import { createOrchestrator, type Orchestrator, type OrchestratorConfig } from '../../src/orchestrator/index.js';
+import { dedupeWindowFor, FileConnectionStream, STREAM_DIR_NAME } from '../../src/adapters/memory/index.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
 import { until } from '../helpers/ws-client.js';

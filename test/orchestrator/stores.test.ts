@@ -1,7 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { RedisRequestStore, RedisSocketRecords } from '../../src/adapters/redis/index.js';
 import type { RequestStore, SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
-import { MemoryRequestStore, MemorySocketRecords, SlidingWindowLimiter } from '../../src/orchestrator/index.js';
+import { SlidingWindowLimiter } from '../../src/orchestrator/index.js';
+import { MemoryRequestStore, MemorySocketRecords } from '../../src/adapters/memory/index.js';
 import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 import { replacementReportedOnce } from '../contracts/socket-replacement.js';

@@ -4,7 +4,7 @@
 //   argv: <stream dir> <clock ms>     commands: {op:'append', event} | {op:'close'}
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { FileConnectionStream } from '../../src/orchestrator/index.js';
+import { FileConnectionStream } from '../../src/adapters/memory/index.js';
 
 const [dir, clock] = process.argv.slice(2);
 const logger = pino({ level: 'warn' }, pino.destination({ dest: 2, sync: true }));

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ticketSigner } from '../../src/auth/index.js';
 import { ticketClaims } from './fixture.js';
 import { loadConfig } from '../../src/config.js';
-import { MemoryBus } from '../../src/coordination/index.js';
+import { MemoryBus } from '../../src/adapters/memory/index.js';
 import { createLogger } from '../../src/log.js';
 import { startProcessor } from '../../src/processor/index.js';
 

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { ticketSigner, type TicketClaims } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config.js';
-import { MemoryBus, ORCHESTRATOR_CHANNEL, type BusMessage, type ToOrchestrator } from '../../src/coordination/index.js';
+import { ORCHESTRATOR_CHANNEL, type BusMessage, type ToOrchestrator } from '../../src/coordination/index.js';
+import { MemoryBus } from '../../src/adapters/memory/index.js';
 import { createLogger } from '../../src/log.js';
 import { startProcessor, type Processor, type ProcessorConfig } from '../../src/processor/index.js';
 import type { Role } from '../../src/protocol/index.js';

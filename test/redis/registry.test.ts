@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, rendezvousOwner, RedisDirectory, RedisProcessorRegistry, redisKeys, type RedisConnection } from '../../src/adapters/redis/index.js';
+import { connectRedis, RedisDirectory, RedisProcessorRegistry, redisKeys, type RedisConnection } from '../../src/adapters/redis/index.js';
+import { rendezvousOwner } from '../../src/coordination/index.js';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
 
 // Short timings so expiry is observable quickly; the assertions wait for conditions, not for time.

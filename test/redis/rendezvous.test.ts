@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash53, rendezvousOwner } from '../../src/adapters/redis/index.js';
+import { hash53, rendezvousOwner } from '../../src/coordination/index.js';
 
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `proc-${i}`, url: `ws://h${i}/ws` }));
 const zips = Array.from({ length: 20_000 }, (_, i) => String(i * 5).padStart(5, '0'));

@@ -5,14 +5,9 @@
 // Pub/sub is at-most-once: a message published while Redis is unreachable is dropped and
 // counted, never queued (a queue would grow without bound during an outage and replay stale
 // positions afterwards). Whatever must survive an outage is re-announced by its owner.
-import { isSocketRecord, type Bus, type BusHandler, type BusMessage } from '../../coordination/index.js';
+import { MAX_BUS_PAYLOAD_BYTES, parseBusPayload, type Bus, type BusHandler, type BusMessage } from '../../coordination/index.js';
 import type { Logger } from '../../log.js';
 import type { MessageListener, RedisConnection } from './connect.js';
-
-/** A payload larger than this is dropped on both ends (bus messages are small records). */
-export const MAX_BUS_PAYLOAD_BYTES = 64 * 1024;
-
-const BUS_TYPES = new Set<string>(['socket.open', 'socket.close', 'conn.resp', 'node.stats', 'conn.req', 'conn.update', 'socket.replaced']);
 
 export interface RedisBusStats {
   published: number;
@@ -39,23 +34,6 @@ interface Subscription {
   inflight: boolean;
   /** When the in-flight SUBSCRIBE was sent: one stuck longer than 5 s is sent again. */
   since: number;
-}
-
-/** Parses and shape-checks a payload; undefined when it is not a bus message. */
-export function parseBusPayload(raw: string): BusMessage | undefined {
-  if (typeof raw !== 'string' || raw.length > MAX_BUS_PAYLOAD_BYTES) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const type = (v as { type?: unknown }).type;
-  if (typeof type !== 'string' || !BUS_TYPES.has(type)) return undefined;
-  // It closes a socket: the record that names it must be whole.
-  if (type === 'socket.replaced' && !isSocketRecord((v as { record?: unknown }).record)) return undefined;
-  return v as BusMessage;
 }
 
 export class RedisBus implements Bus {

@@ -7,7 +7,7 @@ import type { RedisConnection } from './connect.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { LuaScript } from './lua.js';
 import type { ProcessorAnnouncement } from './registry.js';
-import { rendezvousOwner } from './rendezvous.js';
+import { rendezvousOwner } from '../../coordination/index.js';
 
 // KEYS: index.  ARGV: node key prefix. Returns the live announcements and prunes expired ids from
 // the index. The node keys share the index's hash tag, so this is legal on a cluster.

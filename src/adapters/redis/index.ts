@@ -2,7 +2,6 @@
 export * from './connect.js';
 export * from './lua.js';
 export * from './keys.js';
-export * from './rendezvous.js';
 export * from './bus.js';
 export * from './registry.js';
 export * from './directory.js';

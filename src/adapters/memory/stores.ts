@@ -13,9 +13,9 @@ import type {
   SocketRecordStore,
   StoredRequest,
   TransitionResult,
-} from '../coordination/index.js';
-import { isPendingAt, newPendingRequest, REPLACED_REMEMBERED } from '../coordination/index.js';
-import type { Role } from '../protocol/index.js';
+} from '../../coordination/index.js';
+import { isPendingAt, newPendingRequest, REPLACED_REMEMBERED } from '../../coordination/index.js';
+import type { Role } from '../../protocol/index.js';
 
 export class MemorySocketRecords implements SocketRecordStore {
   private readonly records = new Map<string, SocketRecord>();

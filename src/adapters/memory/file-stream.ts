@@ -21,10 +21,10 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, makePrivate, PRIVATE_FILE_MODE } from '../util/private-files.js';
-import type { ConnectionStream } from '../coordination/index.js';
-import type { Logger } from '../log.js';
-import type { EstablishedConnectionEvent } from '../protocol/index.js';
+import { ensurePrivateDir, makePrivate, PRIVATE_FILE_MODE } from '../../util/private-files.js';
+import type { ConnectionStream } from '../../coordination/index.js';
+import type { Logger } from '../../log.js';
+import type { EstablishedConnectionEvent } from '../../protocol/index.js';
 import { lastLineEnd, linesBackward, listSegments, parseEvent, segmentDayEnd, segmentName } from './stream-segments.js';
 
 export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60_000;

@@ -4,7 +4,7 @@
 // last minutes of history only, whatever its size.
 import { readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EstablishedConnectionEvent } from '../protocol/index.js';
+import type { EstablishedConnectionEvent } from '../../protocol/index.js';
 
 /** Directory of the segments, inside DATA_DIR. */
 export const STREAM_DIR_NAME = 'established';
