@@ -1,15 +1,20 @@
 // What the processor's handlers share: configuration, the bus, the live index and the socket
-// registries. One object built by startProcessor, passed to the handler modules.
+// registries. One object built by createNodeContext (for startProcessor), passed to the handler
+// modules.
+import { performance } from 'node:perf_hooks';
 import type { Bus, SocketRecord } from '../coordination/index.js';
 import type { Logger } from '../log.js';
-import type { ProcessorConfig } from './api.js';
-import type { ExpiryQueue } from './expiry-queue.js';
-import type { LiveIndex } from './live.js';
+import type { ProcessorConfig, ProcessorOptions } from './api.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import { LiveIndex } from './live.js';
+import { createLiveSink } from './live-sink.js';
+import { createMetrics } from './metrics.js';
 import type { SendContext, SocketData } from './session.js';
 
 export interface NodeContext extends SendContext {
   config: ProcessorConfig;
   nodeId: string;
+  /** Public websocket URL: empty until the port is bound (handlers only run after that). */
   url: string;
   bus: Bus;
   logger: Logger;
@@ -34,4 +39,43 @@ export function socketRecord(ctx: NodeContext, ud: SocketData): SocketRecord {
 /** The registry a socket's role lives in. */
 export function registryOf(ctx: NodeContext, ud: SocketData): Map<string, SocketData> {
   return ud.role === 'officer' ? ctx.officers : ctx.citizens;
+}
+
+/**
+ * Builds the context in dependency order: the send context (metrics, backpressure limit), the sink
+ * that writes the live index's answers through it, the live index over that sink, and the rest.
+ */
+export function createNodeContext(opts: ProcessorOptions): NodeContext {
+  const { config, nodeId, bus } = opts;
+  const now = opts.now ?? Date.now;
+  const mono = () => performance.now();
+  const officers = new Map<string, SocketData>();
+  const citizens = new Map<string, SocketData>();
+  // The gauges are read at scrape time, after `live` below exists.
+  let live: LiveIndex | undefined;
+  const metrics = createMetrics({
+    officers: () => officers.size,
+    citizens: () => citizens.size,
+    indexSize: () => live?.officerCount ?? 0,
+    maxSockets: () => config.MAX_SOCKETS,
+  });
+  const sendCtx: SendContext = { metrics, maxBackpressure: config.MAX_BACKPRESSURE_BYTES };
+  live = new LiveIndex(
+    { searchRadius: config.SEARCH_RADIUS_M, alertRadius: config.ALERT_RADIUS_M, precision: config.OFFICER_PRECISION_M, distanceStep: config.DISTANCE_STEP_M, mono },
+    createLiveSink(sendCtx, citizens, metrics),
+  );
+  return {
+    ...sendCtx,
+    config,
+    nodeId,
+    url: '',
+    bus,
+    logger: opts.logger.child({ node: nodeId }),
+    now,
+    mono,
+    live,
+    officers,
+    citizens,
+    credentials: new ExpiryQueue(now()),
+  };
 }
