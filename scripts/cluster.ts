@@ -1,7 +1,7 @@
 // `npm run cluster -- --processors 3 [--port 8080] [--redis-port 0]`: a local distributed
 // deployment on one machine, for trying distributed mode and for the load harness: a
 // redis-server it starts (AOF on, in a temp dir), one orchestrator and N processors, each a
-// separate OS process (node --import tsx src/distributed/run.ts <role>). Ctrl-C stops them all.
+// separate OS process (node --import tsx src/cli.ts <role>). Ctrl-C stops them all.
 // Secrets: JWT_SECRET / TICKET_SECRET / REPLICATION_KEY from the environment, else random for
 // this run (JWT_SECRET printed so `npm run token` can mint device tokens for it). Each processor
 // serves its metrics on a METRICS_PORT of its own (printed), never on the device port.

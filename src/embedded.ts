@@ -18,6 +18,7 @@ import { dedupeWindowFor, FileConnectionStream, LEGACY_STREAM_FILE_NAME, STREAM_
 import { startProcessor, type Processor } from './processor/index.js';
 import { serverTls } from './tls.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './util/private-files.js';
+import { UndoStack } from './util/undo-stack.js';
 
 export const EMBEDDED_NODE_ID = 'local';
 
@@ -55,24 +56,17 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
   // Only this process signs and verifies tickets, so a fresh secret per start is enough.
   const ticketSecret = config.TICKET_SECRET ? Buffer.from(config.TICKET_SECRET, 'utf8') : randomBytes(32);
   const tls = serverTls(config);
+  // Pushed in start-up order; unwound newest first on a failed start and at graceful close.
+  const stack = new UndoStack();
   const bus = new MemoryBus();
-  const cleanup: (() => Promise<unknown>)[] = [() => bus.close()];
-  const undo = async () => {
-    for (const c of cleanup.reverse()) await c().catch(() => {});
-  };
-
-  try {
+  stack.push(() => bus.close());
+  return stack.build(async () => {
     const streamDir = join(config.DATA_DIR, STREAM_DIR_NAME);
     const stream = await FileConnectionStream.open(streamDir, { dedupeWindowMs: dedupeWindowFor(config.REQUEST_TTL_MS), now: opts.now, logger });
-    cleanup.push(() => stream.close());
-    const legacy = join(config.DATA_DIR, LEGACY_STREAM_FILE_NAME);
-    if (await stat(legacy).then((s) => s.isFile(), () => false)) {
-      // Personal data like the segments: owner-only too; its content is never touched.
-      await chmod(legacy, PRIVATE_FILE_MODE);
-      logger.info({ legacy, stream: streamDir }, 'established.ndjson of an earlier version is kept as history and no longer written; new events go to dated segments');
-    }
+    stack.push(() => stream.close());
+    await keepLegacyStreamPrivate(config.DATA_DIR, streamDir, logger);
     const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, tls, now: opts.now });
-    cleanup.push(() => processor.close());
+    stack.push(() => processor.close());
     const orchestrator = await createOrchestrator({
       config,
       bus,
@@ -86,11 +80,16 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
       tls,
       now: opts.now,
     });
-    cleanup.push(() => orchestrator.close());
+    stack.push(() => orchestrator.close());
+    // Graceful close from here down: no new assignments, `bye: drain` to every socket; closing
+    // sockets publish socket.close, which the bus delivers before the orchestrator unsubscribes.
+    stack.push(async () => {
+      orchestrator.setDraining();
+      await processor.drain();
+      await new Promise((r) => setImmediate(r));
+    });
     const orchestratorUrl = await orchestrator.listen(config.HOST, config.PORT);
     logger.info({ orchestrator: orchestratorUrl, processor: processor.url, keys: deviceKeys.source, stream: streamDir }, 'beacon embedded mode ready');
-
-    let closing: Promise<void> | undefined;
     return {
       orchestratorUrl,
       processor,
@@ -98,22 +97,18 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
       app: orchestrator.app,
       deviceKeys,
       streamDir,
-      close() {
-        closing ??= (async () => {
-          orchestrator.setDraining();
-          await processor.drain();
-          // Closing sockets publish socket.close; let the bus deliver them before unsubscribing.
-          await new Promise((r) => setImmediate(r));
-          await orchestrator.close();
-          await stream.close();
-          await bus.close();
-          logger.info('beacon stopped');
-        })();
-        return closing;
+      async close() {
+        await stack.unwind();
+        logger.info('beacon stopped');
       },
     };
-  } catch (e) {
-    await undo();
-    throw e;
-  }
+  });
+}
+
+/** established.ndjson of an earlier version: personal data like the segments, so owner-only too; its content is never touched. */
+async function keepLegacyStreamPrivate(dataDir: string, streamDir: string, logger: Logger): Promise<void> {
+  const legacy = join(dataDir, LEGACY_STREAM_FILE_NAME);
+  if (!(await stat(legacy).then((s) => s.isFile(), () => false))) return;
+  await chmod(legacy, PRIVATE_FILE_MODE);
+  logger.info({ legacy, stream: streamDir }, 'established.ndjson of an earlier version is kept as history and no longer written; new events go to dated segments');
 }

@@ -1,6 +1,6 @@
 // The processes a chaos run owns: one redis-server (AOF, appendfsync always, temp dir, fixed port so
 // a restart comes back where clients expect it) and Beacon nodes (node --import tsx
-// src/distributed/run.ts <role>), with kill / stop / restart. Starting and reaping them is
+// src/cli.ts <role>), with kill / stop / restart. Starting and reaping them is
 // ../fleet/procs.ts (shared with npm run cluster and the load harness): killAll on any exit path.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -1,6 +1,6 @@
 // The OS processes of a local distributed deployment, shared by `npm run cluster`, the chaos run
 // and the load harness's --processors: a redis-server in a temp dir on a free port, and Beacon
-// roles (node --import tsx src/distributed/run.ts <role>) that print one banner line when ready.
+// roles (node --import tsx src/cli.ts <role>) that print one banner line when ready.
 // Every process and temp dir started here is registered, so any exit path can reap them
 // (`stopAll` gracefully, `killAll` at once, also from a process 'exit' handler: it is synchronous).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
@@ -129,7 +129,7 @@ export async function launchRole(role: Role, env: NodeJS.ProcessEnv, opts: { ech
   // FLEET_NODE_ARGS: extra node flags for every role, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // to profile the nodes of a run (a profile is written when the role exits on SIGTERM).
   const extra = (process.env.FLEET_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = track(spawn(process.execPath, [...extra, '--import', 'tsx', 'src/distributed/run.ts', role], { cwd: ROOT, env, stdio }), true);
+  const proc = track(spawn(process.execPath, [...extra, '--import', 'tsx', 'src/cli.ts', role], { cwd: ROOT, env, stdio }), true);
   let out = '';
   let ready = false;
   const keep = (to: NodeJS.WriteStream) => (d: Buffer) => {

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../log.js';
 import { resolveDeviceKeys } from '../auth/index.js';
 import { createOrchestrator, type Orchestrator } from '../orchestrator/index.js';
 import { redisTls, serverTls } from '../tls.js';
+import { UndoStack } from '../util/undo-stack.js';
 
 export interface OrchestratorRoleOptions {
   logger?: Logger;
@@ -43,73 +44,66 @@ export async function startOrchestratorRole(config: Config, opts: OrchestratorRo
   // Device keys never generated here: every orchestrator must verify with the same configured key.
   const deviceKeys = await resolveDeviceKeys(config, { generate: false });
   const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, tls: redisTls(config), name: 'beacon-orch', logger });
-  const cleanup: (() => Promise<unknown>)[] = [() => conn.close()];
-  const undo = async () => {
-    for (const c of cleanup.reverse()) await c().catch(() => {});
-  };
-  try {
+  const ticketSecret = Buffer.from(config.TICKET_SECRET, 'utf8');
+  const stack = new UndoStack();
+  stack.push(() => conn.close());
+  return stack.build(async () => {
     const bus = new RedisBus(conn, { logger });
-    cleanup.push(() => bus.close());
+    stack.push(() => bus.close());
+    const stream = new RedisConnectionStream(conn);
+    stack.push(() => stream.close());
     const directory = new RedisDirectory(conn, { refreshMs: opts.directoryRefreshMs, logger });
     directory.start();
-    cleanup.push(async () => directory.stop());
+    stack.push(() => directory.stop());
     const records = new RedisSocketRecords(conn);
-    const stream = new RedisConnectionStream(conn);
     const orchestrator = await createOrchestrator({
       config,
       bus,
       directory,
       deviceKeys,
-      ticketSecret: Buffer.from(config.TICKET_SECRET, 'utf8'),
+      ticketSecret,
       stream,
       records,
       requests: new RedisRequestStore(conn),
       logger,
       tls: serverTls(config),
     });
-    cleanup.push(() => orchestrator.close());
+    stack.push(() => orchestrator.close());
     orchestrator.readiness.add({ name: 'redis', check: () => conn.isReady && bus.isReady });
     orchestrator.readiness.add({ name: 'processor_registry', check: () => directory.isReady });
-
-    let reaping = false;
-    const reaper = setInterval(() => {
-      if (reaping || !conn.isReady) return;
-      reaping = true;
-      records
-        .reapDeadNodes()
-        .then((dead) => {
-          if (dead.length > 0) logger.info({ nodes: dead }, 'removed the busy records of dead processors');
-        })
-        .catch((e: Error) => logger.warn({ err: e.message }, 'reaping dead processors failed'))
-        .finally(() => (reaping = false));
-    }, opts.reapEveryMs ?? 5000);
-    reaper.unref();
-    cleanup.push(async () => clearInterval(reaper));
+    const reaper = startReaper(records, () => conn.isReady, opts.reapEveryMs ?? 5000, logger);
+    stack.push(() => clearInterval(reaper));
+    // Graceful close starts here: /readyz 503 first, so load balancers stop sending.
+    stack.push(() => orchestrator.setDraining());
 
     const url = await orchestrator.listen(config.HOST, config.PORT);
     logger.info({ url }, 'orchestrator role ready');
-
-    let closing: Promise<void> | undefined;
     return {
       orchestrator,
       url,
       streamKey: stream.streamKey,
-      close() {
-        closing ??= (async () => {
-          orchestrator.setDraining();
-          clearInterval(reaper);
-          await orchestrator.close();
-          directory.stop();
-          await stream.close();
-          await bus.close();
-          await conn.close();
-          logger.info('orchestrator role stopped');
-        })();
-        return closing;
+      async close() {
+        await stack.unwind();
+        logger.info('orchestrator role stopped');
       },
     };
-  } catch (e) {
-    await undo();
-    throw e;
-  }
+  });
+}
+
+/** Removes the busy records of dead processors every `everyMs` (any orchestrator may; concurrent reaps are harmless). */
+function startReaper(records: RedisSocketRecords, ready: () => boolean, everyMs: number, logger: Logger): NodeJS.Timeout {
+  let reaping = false;
+  const reaper = setInterval(() => {
+    if (reaping || !ready()) return;
+    reaping = true;
+    records
+      .reapDeadNodes()
+      .then((dead) => {
+        if (dead.length > 0) logger.info({ nodes: dead }, 'removed the busy records of dead processors');
+      })
+      .catch((e: Error) => logger.warn({ err: e.message }, 'reaping dead processors failed'))
+      .finally(() => (reaping = false));
+  }, everyMs);
+  reaper.unref();
+  return reaper;
 }

@@ -8,13 +8,14 @@
 // records of its open sockets (they may be gone: a restarted Redis without AOF is empty).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Counter, Gauge } from 'prom-client';
 import { connectRedis, RedisBus, RedisProcessorRegistry, RedisSocketRecords } from '../adapters/redis/index.js';
 import type { Config } from '../config.js';
-import { ORCHESTRATOR_CHANNEL } from '../coordination/index.js';
 import { createLogger, type Logger } from '../log.js';
-import { startMetricsServer, startProcessor, type Processor } from '../processor/index.js';
+import { startMetricsServer, startProcessor, type MetricsServer, type Processor } from '../processor/index.js';
 import { redisTls, serverTls } from '../tls.js';
+import { UndoStack } from '../util/undo-stack.js';
+import { reannounceAfterOutage } from './reannounce.js';
+import { registerReplicationMetrics } from './replication-metrics.js';
 import { OfficerReplicator, type ReplicatorStats } from './replication.js';
 import { Sealer } from '../auth/index.js';
 
@@ -39,12 +40,6 @@ export interface ProcessorRole {
   close(): Promise<void>;
 }
 
-/**
- * Re-announcements after Redis is back: at once (records written directly), and again later for
- * orchestrators whose bus subscription came back after ours.
- */
-const REANNOUNCE_DELAYS_MS = [0, 3000];
-
 export async function startProcessorRole(config: Config, opts: ProcessorRoleOptions = {}): Promise<ProcessorRole> {
   if (!config.REDIS_URL) throw new Error('the processor role needs REDIS_URL');
   if (!config.TICKET_SECRET) throw new Error('the processor role needs TICKET_SECRET');
@@ -53,13 +48,15 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
   const nodeId = config.NODE_ID ?? `${hostname()}-${config.PROCESSOR_PORT || randomBytes(3).toString('hex')}`;
   const logger = (opts.logger ?? createLogger(config.LOG_LEVEL, 'beacon')).child({ role: 'processor' });
   const conn = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, tls: redisTls(config), name: `beacon-proc-${nodeId}`, logger });
-  const cleanup: (() => Promise<unknown>)[] = [() => conn.close()];
-  const undo = async () => {
-    for (const c of cleanup.reverse()) await c().catch(() => {});
-  };
-  try {
+  const ticketSecret = Buffer.from(config.TICKET_SECRET, 'utf8');
+  // Pushed in start-up order; unwound newest first on a failed start and at graceful close.
+  const stack = new UndoStack();
+  stack.push(() => conn.close());
+  return stack.build(async () => {
     const bus = new RedisBus(conn, { logger });
-    cleanup.push(() => bus.close());
+    stack.push(() => bus.close());
+    // Let socket.close messages and the last replication batch leave before the bus closes.
+    stack.push(() => new Promise((r) => setTimeout(r, 50)));
     const records = new RedisSocketRecords(conn);
     // Records a previous incarnation with this id left behind are not ours: clear them before
     // taking sockets. Waits for Redis a while; a node started during an outage still starts.
@@ -68,8 +65,8 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       () => logger.warn('Redis not reachable at start; serving anyway, will announce when it is back'),
     );
 
-    const processor = await startProcessor({ config, nodeId, ticketSecret: Buffer.from(config.TICKET_SECRET, 'utf8'), bus, logger, tls: serverTls(config) });
-    cleanup.push(() => processor.close());
+    const processor = await startProcessor({ config, nodeId, ticketSecret, bus, logger, tls: serverTls(config) });
+    stack.push(() => processor.close());
     const replicator = new OfficerReplicator({
       conn,
       sub: conn.duplicate(`beacon-cells-${nodeId}`),
@@ -82,120 +79,44 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       logger,
     });
     replicator.start();
-    cleanup.push(() => replicator.close());
-    // Replication figures on the processor's /metrics (read at scrape time, no hot-path cost).
-    new Gauge({
-      name: 'beacon_processor_replication',
-      help: 'cross-node officer replication: published/received/malformed messages, messages and snapshot entries sealed under another REPLICATION_KEY (wrongKey), snapshots read, remote officers held, cells listened to, remote entries expired',
-      labelNames: ['what'],
-      registers: [processor.registry],
-      collect() {
-        for (const [k, v] of Object.entries(replicator.stats)) this.set({ what: k }, v);
-      },
+    stack.push(() => replicator.close());
+    registerReplicationMetrics(processor.registry, replicator);
+    const metricsServer = await serveMetrics(config, processor, logger);
+    if (metricsServer) stack.push(() => metricsServer.close());
+    // Graceful close from here down: `bye: drain` to every socket before replication stops.
+    stack.push(async () => {
+      await processor.drain();
+      await new Promise((r) => setImmediate(r));
     });
-    // Traffic per officer update: divide these by beacon_replication_local_updates_total.
-    const { stats } = replicator;
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers: [processor.registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
-    const byDirection = (name: string, help: string, published: () => number, received: () => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['direction'],
-        registers: [processor.registry],
-        collect() {
-          this.reset();
-          this.inc({ direction: 'published' }, published());
-          this.inc({ direction: 'received' }, received());
-        },
-      });
-    counter('beacon_replication_local_updates_total', 'local officer changes replicated to the other processors (each loc, availability change or leave)', () => stats.localUpdates);
-    byDirection('beacon_replication_messages_total', 'sealed cell messages published, and received (own echoes included)', () => stats.published, () => stats.received);
-    byDirection('beacon_replication_bytes_total', 'bytes of those messages (sealed, base64)', () => stats.publishedBytes, () => stats.receivedBytes);
-    byDirection('beacon_replication_upserts_total', 'officer positions carried: published (moves and heartbeats), received from other nodes', () => stats.publishedUpserts, () => stats.receivedUpserts);
-    counter('beacon_replication_redis_commands_total', 'Redis commands sent for replication (PUBLISH, HSET, HDEL, PEXPIRE, HGETALL)', () => stats.commands);
-    // Off the device port: METRICS_PORT (its own listener), else /metrics on the device port with
-    // METRICS_TOKEN only (server.ts), else nowhere.
-    const metricsServer =
-      config.METRICS_PORT === undefined
-        ? undefined
-        : await startMetricsServer({ host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT, registry: processor.registry, token: config.METRICS_TOKEN, logger });
-    if (metricsServer) cleanup.push(() => metricsServer.close());
-    else if (!config.METRICS_TOKEN) logger.info('processor metrics not served (set METRICS_PORT or METRICS_TOKEN to scrape them)');
     const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url, startedAt: processor.epoch }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
     registry.start();
-    cleanup.push(() => registry.leave());
-
-    // After an outage: busy records of the sockets held here, written directly (idempotent SETs)
-    // and announced on the bus, twice, in case an orchestrator re-subscribed late.
-    const timers = new Set<NodeJS.Timeout>();
-    const reannounce = () => {
-      const socks = processor.replica.sockets();
-      for (const r of socks) {
-        records.put(r).catch(() => {});
-        bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record: r, again: true });
-      }
-      logger.info({ sockets: socks.length }, 're-announced open sockets after Redis came back');
-    };
-    let wasLost = false;
-    const offReady = conn.onReadyChange((ready) => {
-      if (!ready) {
-        wasLost = true;
-        return;
-      }
-      if (!wasLost) return;
-      wasLost = false;
-      for (const ms of REANNOUNCE_DELAYS_MS) {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          reannounce();
-        }, ms);
-        t.unref();
-        timers.add(t);
-      }
-    });
-    cleanup.push(async () => {
-      offReady();
-      for (const t of timers) clearTimeout(t);
-    });
+    // Out of the registry first: orchestrators stop assigning here within a refresh.
+    stack.push(() => registry.leave());
+    stack.push(reannounceAfterOutage(conn, records, bus, () => processor.replica.sockets(), logger));
     logger.info({ node: nodeId, url: processor.url, metrics: metricsServer?.url, replicationKeyId: sealer.keyId }, 'processor role ready');
 
-    let closing: Promise<void> | undefined;
     return {
       nodeId,
       processor,
       url: processor.url,
       metricsUrl: metricsServer?.url,
       replication: () => ({ ...replicator.stats }),
-      close() {
-        closing ??= (async () => {
-          offReady();
-          for (const t of timers) clearTimeout(t);
-          // Out of the registry first: orchestrators stop assigning here within a refresh.
-          await registry.leave();
-          await processor.drain();
-          await new Promise((r) => setImmediate(r));
-          await replicator.close();
-          // Let socket.close messages and the last replication batch leave.
-          await new Promise((r) => setTimeout(r, 50));
-          await bus.close();
-          await conn.close();
-          await metricsServer?.close();
-          logger.info('processor role stopped');
-        })();
-        return closing;
+      async close() {
+        await stack.unwind();
+        logger.info('processor role stopped');
       },
     };
-  } catch (e) {
-    await undo();
-    throw e;
+  });
+}
+
+/**
+ * Off the device port: METRICS_PORT (its own listener), else /metrics on the device port with
+ * METRICS_TOKEN only (server.ts), else nowhere.
+ */
+async function serveMetrics(config: Config, processor: Processor, logger: Logger): Promise<MetricsServer | undefined> {
+  if (config.METRICS_PORT === undefined) {
+    if (!config.METRICS_TOKEN) logger.info('processor metrics not served (set METRICS_PORT or METRICS_TOKEN to scrape them)');
+    return undefined;
   }
+  return startMetricsServer({ host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT, registry: processor.registry, token: config.METRICS_TOKEN, logger });
 }

@@ -1,4 +1,4 @@
-// Distributed-mode nodes as real OS processes (tsx src/distributed/run.ts <role>), plus device
+// Distributed-mode nodes as real OS processes (tsx src/cli.ts <role>), plus device
 // helpers over real HTTP and websockets. Every process is killed when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ const START_MS = Number(process.env.NODE_START_MS ?? 30_000);
 export async function spawnNode(role: 'orchestrator' | 'processor', env: Record<string, string>, timeoutMs = START_MS): Promise<NodeProcess> {
   // node --import tsx, not the tsx CLI: the CLI runs the program in a child process, which a
   // kill -9 of the CLI would leave running.
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/distributed/run.ts', role], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -35,7 +35,7 @@ async function openSlowClients(url: string, secret: string): Promise<SlowClient[
 
 /** `npm start` as a real process with DRAIN_TIMEOUT_MS=2000; resolves it and its orchestrator URL from the banner. */
 async function startEmbedded(env: Record<string, string> = {}) {
-  const p = spawnCaptured(['--import', 'tsx', 'src/main.ts'], {
+  const p = spawnCaptured(['--import', 'tsx', 'src/cli.ts', 'all'], {
     HOST: '127.0.0.1',
     PORT: '0',
     PROCESSOR_PORT: '0',

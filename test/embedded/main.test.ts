@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 const run = (args: string[], env: Record<string, string>) =>
-  spawnCaptured(['--import', 'tsx', 'src/main.ts', ...args], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
+  spawnCaptured(['--import', 'tsx', 'src/cli.ts', 'all', ...args], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
 
 // Spawning tsx compiles the sources: slow on a loaded machine, hence the generous limits.
 const SPAWN_TIMEOUT_MS = 90_000;

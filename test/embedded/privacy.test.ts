@@ -32,7 +32,7 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-privacy-'));
-  proc = spawnCaptured(['--import', 'tsx', 'src/main.ts'], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'trace' });
+  proc = spawnCaptured(['--import', 'tsx', 'src/cli.ts', 'all'], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'trace' });
 }, 90_000);
 
 afterAll(async () => {

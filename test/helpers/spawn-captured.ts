@@ -1,4 +1,4 @@
-// A Beacon process as a user starts it (`node … src/main.ts`, `bin/beacon.js`), with stdout and
+// A Beacon process as a user starts it (`node … src/cli.ts all`, `bin/beacon.js`), with stdout and
 // stderr captured and its exit code kept: for the tests of start-up, shutdown, logs and exit codes.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
