@@ -76,7 +76,10 @@ describe('DeviceAuth hot path', () => {
     await expect(auth.require(`bearer  ${token}`)).resolves.toMatchObject({ sub: 'c-1' });
     expect(checks()).toBe(2);
     expect(auth.cached(`bearer  ${token}`)).toMatchObject({ sub: 'c-1' });
-    const changed = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    // The signature's first character, not its last: the last one of an HS256 signature carries 2
+    // padding bits that decoders ignore, so A→B there left a valid token (a flaky test).
+    const at = token.lastIndexOf('.') + 1;
+    const changed = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
     expect(auth.cached(`Bearer ${changed}`)).toBeUndefined();
     await expect(auth.require(`Bearer ${changed}`)).rejects.toMatchObject({ code: 'unauthorized' });
     expect(auth.cached(`Bearer ${changed}`)).toBeUndefined();
