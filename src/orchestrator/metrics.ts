@@ -77,6 +77,34 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
   const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
   const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)', labelNames: ['type'], registers: [registry] });
   const unowned = new Counter({ name: 'beacon_orchestrator_assignments_unowned_total', help: 'socket assignments refused (503 no_processor) because no live processor owns the zip\'s shard', registers: [registry] });
+  registerStateGauges(registry, gauges);
+  return {
+    registry,
+    requests,
+    duration,
+    assignments,
+    connRequests,
+    decisions,
+    accepting,
+    acceptClaims,
+    streamAppends,
+    socketEvents,
+    unowned,
+    /** requests.inc({ route, status }), buffered until the next scrape. */
+    countRequest(route: string, status: number): void {
+      pendingRequests.add(`${route} ${status}`, () => ({ route, status }));
+    },
+    /** assignments.inc({ role }), buffered until the next scrape. */
+    countAssignment(role: string): void {
+      pendingAssignments.add(role, () => ({ role }));
+    },
+  };
+}
+
+export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
+
+/** Gauges read from the orchestrator's state at scrape time: readiness checks, nodes, busy sockets. */
+function registerStateGauges(registry: Registry, gauges: OrchestratorGauges): void {
   new Gauge({
     name: 'beacon_orchestrator_ready',
     help: '/readyz checks: 1 passing, 0 failing (processor_nodes, draining; distributed: redis, processor_registry)',
@@ -110,27 +138,4 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
       this.set({ role: 'citizen' }, b.citizens);
     },
   });
-  return {
-    registry,
-    requests,
-    duration,
-    assignments,
-    connRequests,
-    decisions,
-    accepting,
-    acceptClaims,
-    streamAppends,
-    socketEvents,
-    unowned,
-    /** requests.inc({ route, status }), buffered until the next scrape. */
-    countRequest(route: string, status: number): void {
-      pendingRequests.add(`${route} ${status}`, () => ({ route, status }));
-    },
-    /** assignments.inc({ role }), buffered until the next scrape. */
-    countAssignment(role: string): void {
-      pendingAssignments.add(role, () => ({ role }));
-    },
-  };
 }
-
-export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
