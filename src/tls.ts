@@ -14,7 +14,7 @@ function readFile(path: string): Buffer {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-    throw new Error(`cannot read ${path}: ${why}`);
+    throw new Error(`cannot read ${path}: ${why}`, { cause: e });
   }
 }
 

@@ -74,7 +74,7 @@ async function call(opts: HttpOptions, method: string, path: string, body?: unkn
   } catch (err) {
     throw new BeaconHttpError(0, 'network', `request failed: ${(err as Error).message}`);
   }
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = await res.json();
   } catch {

@@ -51,16 +51,15 @@ export function createNodeContext(opts: ProcessorOptions): NodeContext {
   const mono = () => performance.now();
   const officers = new Map<string, SocketData>();
   const citizens = new Map<string, SocketData>();
-  // The gauges are read at scrape time, after `live` below exists.
-  let live: LiveIndex | undefined;
   const metrics = createMetrics({
     officers: () => officers.size,
     citizens: () => citizens.size,
-    indexSize: () => live?.officerCount ?? 0,
+    // Read at scrape time only, after `live` below exists.
+    indexSize: () => live.officerCount,
     maxSockets: () => config.MAX_SOCKETS,
   });
   const sendCtx: SendContext = { metrics, maxBackpressure: config.MAX_BACKPRESSURE_BYTES };
-  live = new LiveIndex(
+  const live = new LiveIndex(
     { searchRadius: config.SEARCH_RADIUS_M, alertRadius: config.ALERT_RADIUS_M, precision: config.OFFICER_PRECISION_M, distanceStep: config.DISTANCE_STEP_M, mono },
     createLiveSink(sendCtx, citizens, metrics),
   );
