@@ -1,5 +1,6 @@
 // Configuration from environment variables, validated at start. One table defines every
 // setting: its default, its parser and its description (printed by `--help` and in the README).
+import { isId, MAX_ID_LENGTH } from './protocol/index.js';
 import { pairProblem, readCertificateFile, readPrivateKeyFile } from './tls.js';
 
 export class ConfigError extends Error {
@@ -24,6 +25,12 @@ const offOrInt = (min: number, max: number): Parser<number> => (raw) => {
 };
 const str: Parser<string> = (raw) => raw;
 const optStr: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
+/** An id as the protocol defines it (NODE_ID goes into tickets, channel names and Redis keys). */
+const optId: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  if (!isId(raw)) throw new Error(`must be at most ${MAX_ID_LENGTH} characters`);
+  return raw;
+};
 const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
   if (raw === '') return undefined;
   let u: URL;
@@ -80,7 +87,7 @@ export const SETTINGS = {
   PUBLIC_WS_URL: s('', url(['ws:', 'wss:']), 'websocket URL devices are told to open (default ws://HOST:PROCESSOR_PORT/ws, wss:// with TLS)'),
   TLS_CERT_FILE: s('', pemFile('certificate'), 'PEM server certificate (leaf first, then chain): HTTPS on PORT and WSS on PROCESSOR_PORT'),
   TLS_KEY_FILE: s('', pemFile('key'), 'PEM private key of TLS_CERT_FILE (unencrypted); set both or neither'),
-  NODE_ID: s('', optStr, 'processor node id (default: hostname-port)'),
+  NODE_ID: s('', optId, 'processor node id (default: hostname-port)'),
   JWT_SECRET: s('', optStr, 'HS256 secret for device tokens (embedded mode generates one in DATA_DIR when unset)'),
   JWT_PUBLIC_KEY: s('', optStr, 'PEM public key (RS256/ES256) for device tokens from an identity provider'),
   JWKS_URL: s('', url(['http:', 'https:']), 'JWKS endpoint of the identity provider for device tokens'),

@@ -2,7 +2,7 @@
 // its validation: everything read from Redis is untrusted input and is checked before use.
 // Positions are sealed (src/auth/seal.ts) and cell names hashed before they reach Redis: ReplicationWire
 // is the only way in and out.
-import { MAX_ID_LENGTH } from '../adapters/redis/index.js';
+import { isId } from '../protocol/index.js';
 import type { PublicProfile } from '../protocol/index.js';
 import { maxEnvelopeChars, type OpenFailure, type Sealer } from '../auth/index.js';
 
@@ -25,7 +25,6 @@ export const UPSERTS_PER_MESSAGE = 200;
 /** Sealed messages longer than this are dropped unopened. */
 export const MAX_SEALED_CHARS = maxEnvelopeChars(MAX_BATCH_BYTES);
 
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 const isLat = (v: unknown): v is number => typeof v === 'number' && v >= -90 && v <= 90;
 const isLng = (v: unknown): v is number => typeof v === 'number' && v >= -180 && v <= 180;
 const isProfile = (v: unknown): v is PublicProfile => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -10,10 +10,10 @@
 //   spread over the cluster; their scripts touch one key each.
 // A prefix lets several deployments share one Redis; ids are used verbatim after it.
 
+import { MAX_ID_LENGTH } from '../../protocol/index.js';
+
 export const DEFAULT_PREFIX = 'beacon';
 
-/** Longest id (node, profile, request) accepted in a key: ids come from tokens and devices. */
-export const MAX_ID_LENGTH = 256;
 
 export function redisKeys(prefix = DEFAULT_PREFIX) {
   const reg = `${prefix}:{${prefix}}`;
