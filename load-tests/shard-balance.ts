@@ -5,7 +5,7 @@
 // The same computation gives `shards` in the load harness's JSON.
 import { pathToFileURL } from 'node:url';
 import { rendezvousOwner } from '../src/coordination/index.js';
-import { zipOf } from '../src/geo/index.js';
+import { zipOf } from '../src/geo/zip-lookup.js';
 import { AREA_NAMES, makeArea, type AreaName } from './areas.js';
 import { deviceRandom } from './prng.js';
 

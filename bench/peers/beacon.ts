@@ -15,7 +15,7 @@ export async function benchBeacon(o: Officers, moves: Moves, q: { lat: Float64Ar
   const lng = Float64Array.from(o.lng);
   const before = usedBytes();
   let idx: OfficerIndex | null = new OfficerIndex();
-  for (let i = 0; i < o.n; i++) idx.upsert(o.ids[i], lat[i], lng[i], o.zip[i]);
+  for (let i = 0; i < o.n; i++) idx.upsert(o.ids[i], lat[i], lng[i]);
   const bytesPerOfficer = (usedBytes() - before) / o.n;
   const index = idx;
   const { ids, zip } = o;
@@ -27,7 +27,7 @@ export async function benchBeacon(o: Officers, moves: Moves, q: { lat: Float64Ar
       const i = who[m];
       const a = (lat[i] += dLat[m]);
       const b = (lng[i] += dLng[m]);
-      index.upsert(ids[i], a, b, zip[i]);
+      index.upsert(ids[i], a, b);
     }
   });
   const qn = q.lat.length;

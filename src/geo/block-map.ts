@@ -3,7 +3,7 @@
 // which mostly share a block, so it pays one hash probe per block and an array read per cell;
 // an empty region costs one probe per 64 cells. Blocks are freed when their last cell empties.
 import { CellTable } from './cell-table.js';
-import { grow } from './shards.js';
+import { grow } from './grow.js';
 
 const NONE = -1;
 

@@ -1,5 +1,5 @@
 // The officer index: available officers by id, exact nearest and within-radius by great-circle
-// distance, zip-shard bookkeeping.
+// distance.
 //
 // Design (why it looks like this):
 // * One global grid of ~300 m cells (`grid.ts`: rows of equal latitude height, per-row column
@@ -8,15 +8,14 @@
 //   the WASM boundary) on the update path. A move that stays in its cell is one Map lookup
 //   (id → slot) and three typed-array writes (lat, lng, cos lat); a move to another cell is a
 //   swap-remove from one cell's chunk and an append to the other's.
-// * Zip shards are a membership layer on top of the grid (`shards.ts`), not separate spatial
-//   trees: zip areas differ by orders of magnitude (a Manhattan ZCTA is 500 m across, a rural
-//   one 50 km, an Alaskan one hundreds) and an officer need not be near its zip's centroid, so a
-//   per-shard structure would force every query to find and search all shards that might reach
-//   it. With one grid, `nearest` is exact across shard borders by construction; shards answer
-//   "who is in zip Z" (ownership, replication per area, stats) at no cost to the search.
+// * No structure per zip: zip areas differ by orders of magnitude (a Manhattan ZCTA is 500 m
+//   across, an Alaskan one hundreds of km) and an officer need not be near its zip's centroid, so
+//   a per-zip structure would force every query to search all zips that might reach it. With one
+//   grid, `nearest` is exact across zip (and node) borders by construction. Zip ownership is the
+//   orchestrator's (rendezvous hashing); replication between processors is by position cell.
 // * Storage is dense (`officer-store.ts`): id → slot via Map, each cell's officers contiguous in
 //   one Float64Array pool (a query scans consecutive memory, not one cache line per officer),
-//   shards as intrusive lists through Int32Arrays; freed slots, cells and chunks are reused.
+//   freed slots, cells and chunks are reused.
 // * Nearest = ring search (`officer-search.ts`): ring k around the query cell, stopping when a rigorous lower bound
 //   of the distance to anything outside square k exceeds the k-th best (or the radius). Ranking
 //   uses the haversine term with the very arithmetic of `haversine()`, so results are
@@ -30,8 +29,6 @@ import { GeoError } from './errors.js';
 import { gridFor } from './grid.js';
 import { Search, type WithinCallback } from './officer-search.js';
 import { OfficerStore, SLOT_INTS } from './officer-store.js';
-import { ShardBook } from './shards.js';
-import { zipOrEmpty } from './zip-lookup.js';
 
 export interface Hit {
   id: string;
@@ -53,7 +50,6 @@ export interface NearestOptions {
 export interface OfficerPosition {
   lat: number;
   lng: number;
-  zip: string;
 }
 
 export interface OfficerIndexOptions {
@@ -65,24 +61,19 @@ export interface OfficerIndexStats {
   officers: number;
   /** Occupied grid cells. */
   cells: number;
-  /** Non-empty zip shards. */
-  shards: number;
 }
 
 export const DEFAULT_CELL_METERS = 300;
-/** Shard keys are zip codes; anything longer than this is refused as `bad_zip`. */
-export const MAX_SHARD_KEY_LENGTH = 32;
 const M_PER_DEG = 6_371_008.8 * (Math.PI / 180);
 
 export class OfficerIndex {
   private readonly st: OfficerStore;
-  private readonly shards = new ShardBook();
   private readonly search: Search;
 
   constructor(opts: OfficerIndexOptions = {}) {
     const m = opts.cellMeters ?? DEFAULT_CELL_METERS;
     if (typeof m !== 'number' || !(m >= 10 && m <= 100_000)) throw new GeoError('bad_radius', 'cellMeters must be between 10 and 100000');
-    this.st = new OfficerStore(gridFor(m / M_PER_DEG), (cap) => this.shards.resize(cap));
+    this.st = new OfficerStore(gridFor(m / M_PER_DEG));
     this.search = new Search(this.st);
   }
 
@@ -90,48 +81,30 @@ export class OfficerIndex {
     return this.st.slotOf.size;
   }
 
-  /**
-   * Inserts or moves an officer. `zip` is the shard key; when omitted (or '') it is derived from
-   * the position (nearest ZCTA centroid, '' outside the US area) and re-derived only when the
-   * officer leaves its grid cell, so moves within a cell stay free.
-   */
-  upsert(id: string, lat: number, lng: number, zip?: string): void {
+  /** Inserts or moves an officer. A move within its grid cell rewrites three numbers in place. */
+  upsert(id: string, lat: number, lng: number): void {
     if (typeof lat !== 'number' || typeof lng !== 'number' || !(lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180)) assertLatLng(lat, lng);
-    if (zip !== undefined && (typeof zip !== 'string' || zip.length > MAX_SHARD_KEY_LENGTH)) {
-      throw new GeoError('bad_zip', `zip must be a string of at most ${MAX_SHARD_KEY_LENGTH} characters`);
-    }
     const st = this.st;
     const row = st.grid.rowOf(lat);
     const col = st.grid.colOf(row, lng);
-    let s = st.slotOf.get(id);
+    const s = st.slotOf.get(id);
     if (s === undefined) {
       assertId(id);
-      s = st.allocSlot(id);
-      st.link(s, row, col, lat, lng);
-      this.assignShard(s, lat, lng, zip);
+      st.link(st.allocSlot(id), row, col, lat, lng);
       return;
     }
     const m = s * SLOT_INTS;
-    const moved = st.meta[m] !== row || st.meta[m + 1] !== col;
-    if (moved) {
+    if (st.meta[m] !== row || st.meta[m + 1] !== col) {
       st.unlink(s);
       st.link(s, row, col, lat, lng);
     } else {
       st.write(s, lat, lng);
-    }
-    // The slot's shard word: shard id · 2, + 1 when the shard was derived from the position.
-    const tag = st.meta[m + 4];
-    if (zip === undefined || zip === '') {
-      if (moved || (tag & 1) === 0) this.assignShard(s, lat, lng, zip);
-    } else if ((tag & 1) === 1 || this.shards.keyOfId(tag >> 1) !== zip) {
-      this.assignShard(s, lat, lng, zip);
     }
   }
 
   remove(id: string): boolean {
     const s = this.st.slotOf.get(id);
     if (s === undefined) return false;
-    this.shards.unlink(s);
     this.st.freeSlot(s);
     return true;
   }
@@ -143,7 +116,7 @@ export class OfficerIndex {
   get(id: string): Readonly<OfficerPosition> | undefined {
     const s = this.st.slotOf.get(id);
     if (s === undefined) return undefined;
-    return { lat: this.st.latOf(s), lng: this.st.lngOf(s), zip: this.shards.keyOf(s) };
+    return { lat: this.st.latOf(s), lng: this.st.lngOf(s) };
   }
 
   /** The k nearest officers within radius (inclusive), nearest first; equal distances by id. */
@@ -174,32 +147,14 @@ export class OfficerIndex {
     this.begin(lat, lng, radius).within(lat, lng, radius, cb);
   }
 
-  /** Officers in the shard of `zip`. */
-  shardSize(zip: string): number {
-    return this.shards.sizeOf(zip);
-  }
-
-  /** Non-empty shards and their sizes. */
-  shardEntries(): IterableIterator<[string, number]> {
-    return this.shards.entries();
-  }
-
-  /** Calls back every officer of a shard (do not change the index from the callback). */
-  forEachInShard(zip: string, cb: (id: string, lat: number, lng: number) => void): void {
-    const st = this.st;
-    this.shards.forEachSlot(zip, (s) => cb(st.ids[s], st.latOf(s), st.lngOf(s)));
-  }
-
   /** Calls back every officer. */
-  forEach(cb: (id: string, lat: number, lng: number, zip: string) => void): void {
+  forEach(cb: (id: string, lat: number, lng: number) => void): void {
     const st = this.st;
-    for (const [id, s] of st.slotOf) cb(id, st.latOf(s), st.lngOf(s), this.shards.keyOf(s));
+    for (const [id, s] of st.slotOf) cb(id, st.latOf(s), st.lngOf(s));
   }
 
   stats(): OfficerIndexStats {
-    let shards = 0;
-    for (const _ of this.shards.entries()) shards++;
-    return { officers: this.st.slotOf.size, cells: this.st.table.size, shards };
+    return { officers: this.st.slotOf.size, cells: this.st.table.size };
   }
 
   /** Validates a query and picks the search state (a fresh one if a filter re-entered the index). */
@@ -211,11 +166,5 @@ export class OfficerIndex {
 
   private hit(s: number, dist: number): Hit {
     return { id: this.st.ids[s], lat: this.st.latOf(s), lng: this.st.lngOf(s), dist };
-  }
-
-  private assignShard(s: number, lat: number, lng: number, zip: string | undefined): void {
-    const derive = zip === undefined || zip === '';
-    const id = this.shards.assign(s, derive ? zipOrEmpty(lat, lng) : zip);
-    this.st.meta[s * SLOT_INTS + 4] = id * 2 + (derive ? 1 : 0);
   }
 }

@@ -2,7 +2,7 @@
 // a contiguous chunk of a Float64Array pool holding (lat, lng, cos lat, slot) per officer, so a
 // search scanning a cell reads consecutive memory instead of chasing one cache line per officer
 // (at 100k officers that chase, not arithmetic, was the cost of a query). Per officer slot, a
-// small int record says where it is: (row, col, cell, entry in the pool, shard word).
+// small int record says where it is: (row, col, cell, entry in the pool).
 //
 // A move inside the cell rewrites three doubles in place; a move to another cell swap-removes
 // the entry from the old chunk and appends it to the new one (chunks grow by doubling, size
@@ -10,11 +10,11 @@
 // map at once, so it only ever holds occupied cells.
 import { BlockCellMap } from './block-map.js';
 import type { LatLngGrid } from './grid.js';
-import { grow } from './shards.js';
+import { grow } from './grow.js';
 
 export const NONE = -1;
 const RAD = Math.PI / 180;
-/** Ints per slot record: row, col, cell, pool entry index, shard word (owned by the index), spare. */
+/** Ints per slot record: row, col, cell, pool entry index, spare. */
 export const SLOT_INTS = 8;
 /** Ints per cell record: row, col, chunk base (entry index), capacity, count, spare. */
 export const CELL_INTS = 8;
@@ -41,11 +41,7 @@ export class OfficerStore {
   /** Free chunk bases by size class (capacity 2^j). */
   private readonly freeChunks: number[][] = [];
 
-  constructor(
-    readonly grid: LatLngGrid,
-    /** Called with the new slot capacity when the slot records grow. */
-    private readonly onGrow: (capacity: number) => void,
-  ) {}
+  constructor(readonly grid: LatLngGrid) {}
 
   allocSlot(id: string): number {
     let s = this.freeSlots.pop();
@@ -54,7 +50,6 @@ export class OfficerStore {
       if (s * SLOT_INTS >= this.meta.length) {
         const cap = Math.max(1024, (this.meta.length / SLOT_INTS) * 2);
         this.meta = grow(this.meta, cap * SLOT_INTS, NONE);
-        this.onGrow(cap);
       }
     }
     this.ids[s] = id;

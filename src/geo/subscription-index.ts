@@ -14,7 +14,7 @@
 import { CellTable } from './cell-table.js';
 import { assertId, assertLatLng, assertRadius, distToA } from './distance.js';
 import { gridFor, type LatLngGrid } from './grid.js';
-import { grow } from './shards.js';
+import { grow } from './grow.js';
 
 /** Level 0 row height: 180° / 90,000 rows ≈ 222 m. */
 const BASE_ROWS = 90_000;

@@ -145,13 +145,6 @@ export function zipOf(lat: number, lng: number): string {
   return tree!.zip[i];
 }
 
-/** zipOf, or '' outside the area (the officer index's shard for positions outside any zip). */
-export function zipOrEmpty(lat: number, lng: number): string {
-  assertLatLng(lat, lng);
-  const i = nearestIndex(lat, lng, MAX_CHORD2);
-  return i < 0 ? '' : tree!.zip[i];
-}
-
 /** The ZCTA centroid of a zip, or undefined for an unknown zip. */
 export function zipCentroid(zip: string): { lat: number; lng: number } | undefined {
   const t = (tree ??= build());

@@ -40,13 +40,13 @@ function officerMessage(ctx: NodeContext, ud: SocketData, msg: ClientMessage, mo
     case 'loc':
       ud.lat = msg.lat;
       ud.lng = msg.lng;
-      if (ud.available) ctx.live.applyOfficer(ud.id, { lat: msg.lat, lng: msg.lng }, { profile: ud.profile, zip: ud.zip });
+      if (ud.available) ctx.live.applyOfficer(ud.id, { lat: msg.lat, lng: msg.lng }, { profile: ud.profile });
       return;
     case 'avail':
       if (ud.available !== msg.on) ctx.bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.avail', record: { ...socketRecord(ctx, ud), available: msg.on } });
       ud.available = msg.on;
       if (!msg.on) ctx.live.applyOfficer(ud.id, null, { profile: ud.profile });
-      else if (!Number.isNaN(ud.lat)) ctx.live.applyOfficer(ud.id, { lat: ud.lat, lng: ud.lng }, { profile: ud.profile, zip: ud.zip });
+      else if (!Number.isNaN(ud.lat)) ctx.live.applyOfficer(ud.id, { lat: ud.lat, lng: ud.lng }, { profile: ud.profile });
       return;
     case 'resp': {
       if (!ud.pending?.delete(msg.id)) {

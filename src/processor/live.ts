@@ -25,8 +25,6 @@ export interface LiveSink {
 
 export interface OfficerMeta {
   profile: PublicProfile;
-  /** Shard key handed to the index. */
-  zip?: string;
   /** The officer's socket is on another node (distributed replica); nothing to send it. */
   remote?: boolean;
 }
@@ -168,7 +166,7 @@ export class LiveIndex {
       this.endGrants(o, since);
     }
     if (o && o.lat === pos.lat && o.lng === pos.lng) return;
-    this.officerIndex.upsert(id, pos.lat, pos.lng, meta.zip);
+    this.officerIndex.upsert(id, pos.lat, pos.lng);
     if (o) {
       o.lat = pos.lat;
       o.lng = pos.lng;

@@ -7,7 +7,8 @@
 //   the orchestrators; the new socket stays, is served and is the one the busy record names.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousOwner } from '../../src/coordination/index.js';
-import { haversine, zipOf } from '../../src/geo/index.js';
+import { haversine } from '../../src/geo/index.js';
+import { zipOf } from '../../src/geo/zip-lookup.js';
 import { CLOSE_CODES } from '../../src/protocol/index.js';
 import { waitFor } from '../helpers/redis-server.js';
 import { startDeployment, waitExact, type Deployment } from './fixture.js';

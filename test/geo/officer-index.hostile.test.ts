@@ -33,19 +33,19 @@ function code(fn: () => unknown): string | undefined {
 describe('OfficerIndex hostile input', () => {
   it('refuses bad coordinates on upsert and keeps the previous position', () => {
     const idx = new OfficerIndex();
-    idx.upsert('o', 40.7, -74, 'z');
+    idx.upsert('o', 40.7, -74);
     for (const [lat, lng] of BAD_COORDS) {
-      expect(code(() => idx.upsert('o', lat as number, lng as number, 'z'))).toBe('bad_coordinates');
-      expect(code(() => idx.upsert('new', lat as number, lng as number, 'z'))).toBe('bad_coordinates');
+      expect(code(() => idx.upsert('o', lat as number, lng as number))).toBe('bad_coordinates');
+      expect(code(() => idx.upsert('new', lat as number, lng as number))).toBe('bad_coordinates');
     }
     expect(idx.size).toBe(1);
-    expect(idx.get('o')).toEqual({ lat: 40.7, lng: -74, zip: 'z' });
+    expect(idx.get('o')).toEqual({ lat: 40.7, lng: -74 });
     expect(idx.has('new')).toBe(false);
   });
 
   it('refuses bad coordinates on every query', () => {
     const idx = new OfficerIndex();
-    idx.upsert('o', 40.7, -74, 'z');
+    idx.upsert('o', 40.7, -74);
     for (const [lat, lng] of BAD_COORDS) {
       expect(code(() => idx.nearestOne(lat as number, lng as number, 100))).toBe('bad_coordinates');
       expect(code(() => idx.nearest(lat as number, lng as number, { radius: 100 }))).toBe('bad_coordinates');
@@ -64,20 +64,14 @@ describe('OfficerIndex hostile input', () => {
 
   it('refuses ids that are not non-empty strings', () => {
     const idx = new OfficerIndex();
-    for (const id of ['', 42, null, undefined, {}, Symbol('x')]) expect(code(() => idx.upsert(id as string, 40.7, -74, 'z'))).toBe('bad_id');
-    expect(idx.size).toBe(0);
-  });
-
-  it('refuses a zip that is not a short string', () => {
-    const idx = new OfficerIndex();
-    for (const zip of [12345, 'x'.repeat(33), {}, null]) expect(code(() => idx.upsert('o', 40.7, -74, zip as string))).toBe('bad_zip');
+    for (const id of ['', 42, null, undefined, {}, Symbol('x')]) expect(code(() => idx.upsert(id as string, 40.7, -74))).toBe('bad_id');
     expect(idx.size).toBe(0);
   });
 
   it('stays correct under a flood of inserts and removes of the same ids', () => {
     const idx = new OfficerIndex();
     for (let round = 0; round < 20; round++) {
-      for (let i = 0; i < 1000; i++) idx.upsert(`o${i}`, 40.7 + i * 1e-4, -74 + round * 1e-3, 'z');
+      for (let i = 0; i < 1000; i++) idx.upsert(`o${i}`, 40.7 + i * 1e-4, -74 + round * 1e-3);
       for (let i = 0; i < 1000; i += 2) idx.remove(`o${i}`);
     }
     expect(idx.size).toBe(500);
@@ -87,7 +81,7 @@ describe('OfficerIndex hostile input', () => {
 
   it('handles ids that look like object keys', () => {
     const idx = new OfficerIndex();
-    for (const id of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) idx.upsert(id, 40.7, -74, 'z');
+    for (const id of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) idx.upsert(id, 40.7, -74);
     expect(idx.size).toBe(4);
     expect(idx.nearestOne(40.7, -74, 1)?.id).toBe('__proto__');
   });

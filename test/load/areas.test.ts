@@ -2,7 +2,8 @@
 // balance report, and the --area / --lean options.
 import { describe, expect, it } from 'vitest';
 import { rendezvousOwner } from '../../src/coordination/index.js';
-import { haversine, nearestZip, zipOf } from '../../src/geo/index.js';
+import { haversine } from '../../src/geo/index.js';
+import { nearestZip, zipOf } from '../../src/geo/zip-lookup.js';
 import { ArgsError, parseArgs } from '../../load-tests/args.js';
 import { boxAround, HOME_RANGE_M, inBounds, inNyc, makeArea, SPREAD_M, usCentroids } from '../../load-tests/areas.js';
 import { advance, newCitizen, newOfficer, nextInterval } from '../../load-tests/movement.js';

@@ -4,7 +4,8 @@
 // most ASSIGNMENTS_PER_MINUTE per token subject. The busy-socket record itself is written when
 // the processor reports the socket open.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { GeoError, isZip, zipFits, zipOf } from '../../geo/index.js';
+import { GeoError } from '../../geo/index.js';
+import { isZip, zipFits, zipOf } from '../../geo/zip-lookup.js';
 import { ErrorBody, HTTP_PATHS, SocketAssignment, SocketQuery, type Role } from '../../protocol/index.js';
 import { HttpError } from '../errors.js';
 import { randomId } from '../ids.js';
