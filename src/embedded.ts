@@ -58,7 +58,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
   const tls = serverTls(config);
   // Pushed in start-up order; unwound newest first on a failed start and at graceful close.
   const stack = new UndoStack();
-  const bus = new MemoryBus();
+  const bus = new MemoryBus({ logger });
   stack.push(() => bus.close());
   return stack.build(async () => {
     const streamDir = join(config.DATA_DIR, STREAM_DIR_NAME);

@@ -1,5 +1,6 @@
 // The message bus between orchestrators and processors. Implementations: in memory
-// (src/adapters/memory/bus.ts, embedded mode and tests) and Redis pub/sub (src/adapters/redis/bus.ts).
+// (src/adapters/memory/bus.ts, embedded mode and tests) and Redis pub/sub (src/adapters/redis/bus.ts);
+// one test body (test/contracts/bus.ts) runs against both.
 import type { BusMessage } from './messages.js';
 
 export type BusHandler = (msg: BusMessage) => void;

@@ -1,5 +1,6 @@
 // The established-connections stream (SPEC §1 step 5): durable, consumed by downstream services.
-// Embedded mode appends to an fsynced file; distributed mode XADDs to a Redis Stream.
+// Embedded mode appends to an fsynced file; distributed mode XADDs to a Redis Stream. One test
+// body (test/contracts/connection-stream.ts) runs against both.
 import type { EstablishedConnectionEvent } from '../protocol/index.js';
 
 export interface ConnectionStream {

@@ -5,6 +5,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectionStreamContract } from '../contracts/connection-stream.js';
 import { FileConnectionStream, readStreamEvents, readStreamFile, segmentName } from '../../src/adapters/memory/index.js';
 
 let root: string;
@@ -27,6 +28,13 @@ const openS = () => FileConnectionStream.open(dir, { now, dedupeWindowMs: W });
 const seg = (ms = t) => join(dir, segmentName(ms));
 const ids = async () => (await readStreamEvents(dir)).map((e) => e.id);
 const lines = (text: string) => text.split('\n').filter(Boolean);
+
+describe('FileConnectionStream: the ConnectionStream contract', () => {
+  connectionStreamContract(async () => {
+    const s = await openS();
+    return { stream: s, events: () => readStreamEvents(dir) };
+  });
+});
 
 describe('FileConnectionStream', () => {
   it('appends one JSON line per event to the segment of the UTC day, creating the directories owner-only', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, RedisBus, type RedisConnection } from '../../src/adapters/redis/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type BusMessage, type NodeStats } from '../../src/coordination/index.js';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { busContract } from '../contracts/bus.js';
 
 const stats = (node: string, busy = 1): BusMessage => ({
   type: 'node.stats',
@@ -25,6 +26,14 @@ describe('RedisBus on a single Redis', () => {
 
   beforeAll(async () => {
     server = await startRedis();
+  });
+
+  describe('the Bus contract', () => {
+    busContract(async () => {
+      const pub = bus();
+      const sub = bus();
+      return { pub, sub, ready: () => waitFor(() => pub.isReady && sub.isReady, 10_000, 'buses ready') };
+    });
   });
   afterAll(async () => {
     await Promise.all(buses.map((b) => b.close()));

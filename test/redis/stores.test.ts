@@ -11,6 +11,7 @@ import {
 import type { SocketRecord } from '../../src/coordination/index.js';
 import type { EstablishedConnectionEvent } from '../../src/protocol/index.js';
 import { requestStoreContract } from '../contracts/request-store.js';
+import { connectionStreamContract } from '../contracts/connection-stream.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -130,6 +131,22 @@ describe('RedisSocketRecords', () => {
 });
 
 const ev = (id: string): EstablishedConnectionEvent => ({ id, officerId: 'o1', citizenId: 'c1', at: 1_700_000_000_123, zip: '10001' });
+
+describe('RedisConnectionStream: the ConnectionStream contract', () => {
+  let n = 0;
+  connectionStreamContract(async () => {
+    const stream = new RedisConnectionStream(conn, { prefix: `contract${++n}` });
+    const events = async () => {
+      const entries = await conn.send<[string, string[]][]>(['XRANGE', stream.streamKey, '-', '+']);
+      return entries.map(([, flat]) => {
+        const f: Record<string, string> = {};
+        for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+        return parseEstablishedEntry(f)!;
+      });
+    };
+    return { stream, events };
+  });
+});
 
 describe('RedisConnectionStream', () => {
   it('writes an event exactly once under 20 concurrent retries from two orchestrators', async () => {
