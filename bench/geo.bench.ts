@@ -13,17 +13,14 @@ import { benchBeacon, type PeerRun } from './peers/beacon.js';
 import { benchRbush } from './peers/rbush.js';
 import { startRedis, type RedisPeer } from './peers/redis.js';
 import { fmt, fmtRate, sink } from './stats.js';
+import { checked, intOption, parseOptions } from '../load-tests/options.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
-const sizes = opt('sizes', '10000,100000,1000000').split(',').map(Number);
-const quick = flag('quick');
-const radius = Number(opt('radius', '2000'));
-const out = resolve(opt('out', resolve(dirname(fileURLToPath(import.meta.url)), 'results/geo.json')));
+const USAGE = 'npm run bench:geo [-- --quick] [--sizes 10000,100000,1000000] [--radius M] [--no-redis] [--no-rbush] [--out path]';
+const args = parseOptions(process.argv.slice(2), { quick: { type: 'boolean' }, sizes: { type: 'string' }, radius: { type: 'string' }, out: { type: 'string' }, 'no-redis': { type: 'boolean' }, 'no-rbush': { type: 'boolean' } }, USAGE);
+const sizes = checked(USAGE, () => (args.sizes ?? '10000,100000,1000000').split(',').map((x) => intOption('sizes', x, 0, 1, 10_000_000)));
+const quick = args.quick === true;
+const radius = checked(USAGE, () => intOption('radius', args.radius, 2000, 1, 1_000_000));
+const out = resolve(args.out ?? resolve(dirname(fileURLToPath(import.meta.url)), 'results/geo.json'));
 const scale = quick ? 0.2 : 1;
 const ops = (x: number) => Math.max(200, Math.round(x * scale));
 
@@ -49,7 +46,7 @@ async function main(): Promise<void> {
   console.log(`bench:geo — ${NYC_ZIPS.length} NYC ZCTA centroids, radius ${radius} m, sizes ${sizes.join(', ')}${quick ? ' (quick)' : ''}`);
   console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}; one JS thread (redis-server is its own process)\n`);
   let redis: RedisPeer | null = null;
-  if (!flag('no-redis')) redis = await startRedis();
+  if (!args['no-redis']) redis = await startRedis();
   const results: SizeResult[] = [];
   try {
     for (const n of sizes) {
@@ -59,7 +56,7 @@ async function main(): Promise<void> {
       const p = plan(n);
       process.stdout.write(`${fmt(n)} officers: beacon`);
       const r: SizeResult = { officers: n, beacon: await benchBeacon(o, moves, q, radius, p.beacon), ops: p };
-      if (!flag('no-rbush')) {
+      if (!args['no-rbush']) {
         process.stdout.write(', rbush');
         r.rbush = await benchRbush(o, moves, q, radius, p.rbush);
       }

@@ -17,25 +17,36 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assignRequests, bodyBytes, compareWithBare, type Comparison, type CannonResult } from '../load-tests/assign-bench.js';
 import { startChild, type Child } from '../load-tests/children.js';
+import { checked, intOption, parseOptions } from '../load-tests/options.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
+const USAGE = 'npm run bench:orchestrator [-- --seconds 10 --connections 50 --tokens 1000 --rounds 3 --quick --prof --out path]';
+const args = parseOptions(
+  process.argv.slice(2),
+  {
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    tokens: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean' },
+    prof: { type: 'boolean' },
+    out: { type: 'string' },
+  },
+  USAGE,
+);
 
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 async function main(): Promise<void> {
-  const quick = flag('quick');
-  const seconds = Number(opt('seconds', quick ? '4' : '10'));
-  const connections = Number(opt('connections', '50'));
-  const tokens = Number(opt('tokens', '1000'));
-  const rounds = Number(opt('rounds', quick ? '1' : '3'));
-  const out = resolve(opt('out', join(HERE, 'results/orchestrator.json')));
-  const prof = flag('prof') ? join(HERE, 'results/prof') : null;
+  const quick = args.quick === true;
+  const [seconds, connections, tokens, rounds] = checked(USAGE, () => [
+    intOption('seconds', args.seconds, quick ? 4 : 10, 1, 600),
+    intOption('connections', args.connections, 50, 1, 10_000),
+    intOption('tokens', args.tokens, 1000, 1, 1_000_000),
+    intOption('rounds', args.rounds, quick ? 1 : 3, 1, 100),
+  ]);
+  const out = resolve(args.out ?? join(HERE, 'results/orchestrator.json'));
+  const prof = args.prof ? join(HERE, 'results/prof') : null;
   const profArgs = (kind: string): string[] => (prof ? ['--cpu-prof', '--cpu-prof-dir', join(prof, kind)] : []);
 
   console.log(`bench:orchestrator — autocannon ${seconds} s × ${connections} connections, ${tokens} citizen tokens, ${rounds} round(s)${quick ? ' (quick)' : ''}`);

@@ -18,11 +18,11 @@ import { Sealer } from '../src/auth/index.js';
 import { ReplicationWire, snapshotField, snapshotValue, type CellBatch } from '../src/distributed/wire.js';
 import { makeOfficers } from './data.js';
 import { measure, sink, type Rate } from './stats.js';
+import { parseOptions } from '../load-tests/options.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const outIdx = args.indexOf('--out');
-const out = resolve(outIdx >= 0 ? args[outIdx + 1] : resolve(dirname(fileURLToPath(import.meta.url)), 'results/seal.json'));
+const args = parseOptions(process.argv.slice(2), { quick: { type: 'boolean' }, out: { type: 'string' } }, 'npm run bench:seal [-- --quick] [--out path]');
+const quick = args.quick === true;
+const out = resolve(args.out ?? resolve(dirname(fileURLToPath(import.meta.url)), 'results/seal.json'));
 const SIZES = [1, 20, 200];
 const REPEATS = quick ? 3 : 7;
 /** Batches per repeat: about the same work (~upserts) per size. */

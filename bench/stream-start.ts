@@ -18,16 +18,17 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dedupeWindowFor, FileConnectionStream, segmentName } from '../src/adapters/memory/index.js';
+import { parseOptions } from '../load-tests/options.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes('--quick');
-const cold = args.includes('--cold');
-const out = resolve(arg('--out') ?? join(dirname(fileURLToPath(import.meta.url)), 'results/stream-start.json'));
-const parent = resolve(arg('--dir') ?? tmpdir());
+const args = parseOptions(
+  process.argv.slice(2),
+  { quick: { type: 'boolean' }, cold: { type: 'boolean' }, out: { type: 'string' }, dir: { type: 'string' } },
+  'npm run bench:stream-start [-- --quick] [--cold] [--out path] [--dir parent-of-the-test-data]',
+);
+const quick = args.quick === true;
+const cold = args.cold === true;
+const out = resolve(args.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results/stream-start.json'));
+const parent = resolve(args.dir ?? tmpdir());
 const OPENS = quick ? 5 : 9;
 const MB = 1024 * 1024;
 const DAY = 86_400_000;

@@ -1,5 +1,6 @@
 // Command line of `npm run load`. Every number is bounded, so a typo cannot start a runaway run.
 import { availableParallelism } from 'node:os';
+import { parseArgs as parseCommandLine } from 'node:util';
 import type { Encoding } from '../src/protocol/index.js';
 import { AREA_NAMES, type AreaName } from './areas.js';
 
@@ -82,26 +83,26 @@ const intIn = (name: string, raw: string, min: number, max: number): number => {
   return n;
 };
 
-export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): LoadArgs | 'help' {
-  const flags = new Set(['no-echo', 'ignore-fd-limit', 'quiet', 'help', 'lean']);
-  const raw: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') continue;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new ArgsError(`unexpected argument ${JSON.stringify(a)}`);
-    if (flags.has(m[1])) {
-      if (m[2] !== undefined) throw new ArgsError(`--${m[1]} takes no value`);
-      raw[m[1]] = 'true';
-      continue;
-    }
-    const v = m[2] ?? argv[++i];
-    if (v === undefined) throw new ArgsError(`--${m[1]} needs a value`);
-    raw[m[1]] = v;
+const FLAGS = ['no-echo', 'ignore-fd-limit', 'quiet', 'help', 'lean'] as const;
+const VALUED = ['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'officer-rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area'] as const;
+const OPTIONS = Object.fromEntries([...FLAGS.map((f) => [f, { type: 'boolean' }] as const), ...VALUED.map((v) => [v, { type: 'string' }] as const)]);
+
+/** The command line as option → value ('true' for a flag), strict: unknown options and missing values are errors. */
+function tokens(argv: string[]): Record<string, string> {
+  let values: Record<string, unknown>;
+  try {
+    values = parseCommandLine({ args: argv.filter((a) => a !== '--'), options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ArgsError((e as Error).message);
   }
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== false) raw[k] = String(v);
+  return raw;
+}
+
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = process.env): LoadArgs | 'help' {
+  const raw = tokens(argv);
   if (raw.help) return 'help';
-  const known = new Set(['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'officer-rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area', ...flags]);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw new ArgsError(`unknown option --${k}`);
 
   const mode = raw.mode ?? 'load';
   if (mode !== 'load' && mode !== 'connections') throw new ArgsError('--mode must be load or connections');

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { rendezvousOwner } from '../src/coordination/index.js';
 import { zipOf } from '../src/geo/zip-lookup.js';
 import { AREA_NAMES, makeArea, type AreaName } from './areas.js';
+import { intOption, parseOptions, usageError } from './options.js';
 import { deviceRandom } from './prng.js';
 
 export interface NodeShare {
@@ -89,33 +90,25 @@ export function shardTable(r: ShardReport): string {
   return lines.join('\n');
 }
 
+const USAGE = 'tsx load-tests/shard-balance.ts [--processors N] [--devices D] [--officers K] [--area nyc|us] [--seed S] [--ids a,b,c]';
+
 function main(argv: string[]): number {
-  const opt: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z]+)$/.exec(argv[i]);
-    if (!m || argv[i + 1] === undefined) {
-      process.stderr.write(`usage: tsx load-tests/shard-balance.ts [--processors N] [--devices D] [--officers K] [--area nyc|us] [--seed S] [--ids a,b,c]\n`);
-      return 2;
-    }
-    opt[m[1]] = argv[++i];
-  }
-  const int = (k: string, d: number, lo: number, hi: number): number => {
-    const n = opt[k] === undefined ? d : Number(opt[k]);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`--${k} must be an integer in [${lo}, ${hi}]`);
-    return n;
-  };
+  const opt = parseOptions(
+    argv,
+    { processors: { type: 'string' }, devices: { type: 'string' }, officers: { type: 'string' }, area: { type: 'string' }, seed: { type: 'string' }, ids: { type: 'string' } },
+    USAGE,
+  );
   try {
     const area = (opt.area ?? 'us') as AreaName;
     if (!AREA_NAMES.includes(area)) throw new Error(`--area must be one of ${AREA_NAMES.join(', ')}`);
-    const devices = int('devices', 100_000, 1, 2_000_000);
-    const officers = int('officers', Math.round(devices / 5), 0, devices);
+    const devices = intOption('devices', opt.devices, 100_000, 1, 2_000_000);
+    const officers = intOption('officers', opt.officers, Math.round(devices / 5), 0, devices);
     const ids = opt.ids?.split(',').filter(Boolean);
-    const sets = ids?.length ? [ids] : opt.processors ? [clusterIds(int('processors', 6, 1, 64))] : [2, 3, 4, 5, 6, 7, 8].map(clusterIds);
-    process.stdout.write(`${shardTable(shardReport(area, int('seed', 1, 0, 2 ** 31 - 1), officers, devices - officers, sets))}\n`);
+    const sets = ids?.length ? [ids] : opt.processors ? [clusterIds(intOption('processors', opt.processors, 6, 1, 64))] : [2, 3, 4, 5, 6, 7, 8].map(clusterIds);
+    process.stdout.write(`${shardTable(shardReport(area, intOption('seed', opt.seed, 1, 0, 2 ** 31 - 1), officers, devices - officers, sets))}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
+    usageError(e, USAGE);
   }
 }
 

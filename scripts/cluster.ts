@@ -7,40 +7,25 @@
 // serves its metrics on a METRICS_PORT of its own (printed), never on the device port.
 import { startDeployment } from '../load-tests/fleet/deployment.js';
 import { killAll } from '../load-tests/fleet/procs.js';
+import { intOption, parseOptions, usageError } from '../load-tests/options.js';
 
-function usage(code: number): never {
-  process.stdout.write('usage: npm run cluster -- [--processors N (default 3, max 32)] [--port ORCHESTRATOR_PORT (default 8080)] [--redis-port P (default: a free one)]\n');
-  process.exit(code);
-}
+const USAGE = 'npm run cluster -- [--processors N (default 3, max 32)] [--port ORCHESTRATOR_PORT (default 8080)] [--redis-port P (default: a free one)]';
 
-function parseArgs(argv: string[]): { processors: number; port: number; redisPort: number } {
-  const out = { processors: 3, port: 8080, redisPort: 0 };
-  const args = argv.filter((a) => a !== '--');
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--help' || a === '-h') usage(0);
-    const v = Number(args[i + 1]);
-    const set = (k: keyof typeof out, min: number, max: number) => {
-      if (!Number.isInteger(v) || v < min || v > max) {
-        process.stderr.write(`${a} needs an integer in [${min}, ${max}]\n`);
-        usage(2);
-      }
-      out[k] = v;
-      i++;
+function options(argv: string[]): { processors: number; port: number; redisPort: number } {
+  const v = parseOptions(argv, { processors: { type: 'string' }, port: { type: 'string' }, 'redis-port': { type: 'string' } }, USAGE);
+  try {
+    return {
+      processors: intOption('processors', v.processors, 3, 1, 32),
+      port: intOption('port', v.port, 8080, 0, 65535),
+      redisPort: intOption('redis-port', v['redis-port'], 0, 0, 65535),
     };
-    if (a === '--processors') set('processors', 1, 32);
-    else if (a === '--port') set('port', 0, 65535);
-    else if (a === '--redis-port') set('redisPort', 0, 65535);
-    else {
-      process.stderr.write(`unknown argument ${a}\n`);
-      usage(2);
-    }
+  } catch (e) {
+    usageError(e, USAGE);
   }
-  return out;
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = options(process.argv.slice(2));
   let stopping = false;
   let stopAll: (() => Promise<void>) | undefined;
   const stop = (code: number) => {

@@ -12,6 +12,7 @@ import { createLogger } from '../src/log.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../src/auth/index.js';
 import { readStreamEvents } from '../src/adapters/memory/index.js';
 import { HTTP_PATHS, type PublicProfile, type Role, type ServerMessage, type SocketAssignment } from '../src/protocol/index.js';
+import { parseOptions } from '../load-tests/options.js';
 
 const STEP_TIMEOUT_MS = 10_000;
 /** Times Square, and a citizen ~120 m north of the officer. */
@@ -70,12 +71,7 @@ class Device {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2).filter((a) => a !== '--');
-  const urlArg = args[0] === '--url' ? args[1] : undefined;
-  if (args.length > 0 && !urlArg) {
-    process.stderr.write('usage: npm run demo [-- --url http://127.0.0.1:8080]\n');
-    process.exit(2);
-  }
+  const urlArg = parseOptions(process.argv.slice(2), { url: { type: 'string' } }, 'npm run demo [-- --url http://127.0.0.1:8080]').url;
 
   let embedded: Embedded | undefined;
   let tmp: string | undefined;

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseOptions } from '../options.js';
 import { mintToken } from '../tokens.js';
 import { checkExact, checkStream } from './check.js';
 import { faults } from './faults.js';
@@ -27,18 +28,9 @@ interface Plan {
 }
 
 function plan(argv: string[]): Plan {
-  const args = argv.filter((a) => a !== '--');
-  let out = RESULTS;
-  let quick = false;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--quick') quick = true;
-    else if (args[i] === '--out' && args[i + 1]) out = args[++i];
-    else {
-      process.stderr.write(`unknown argument ${args[i]}\nusage: npm run chaos [-- --quick] [--out results.json]\n`);
-      process.exit(2);
-    }
-  }
-  return quick
+  const v = parseOptions(argv, { quick: { type: 'boolean' }, out: { type: 'string' } }, 'npm run chaos [-- --quick] [--out results.json]');
+  const out = v.out ?? RESULTS;
+  return v.quick
     ? { out, officers: 8, citizens: 16, warmMs: 4000, settleMs: 3000, recoverTimeoutMs: 30_000, stopMs: 10_000 }
     : { out, officers: 40, citizens: 120, warmMs: 15_000, settleMs: 15_000, recoverTimeoutMs: 60_000, stopMs: 10_000 };
 }

@@ -2,6 +2,7 @@
 // way an identity provider would, with the key the server resolves (JWT_SECRET, else
 // DATA_DIR/jwt-secret, created if missing). Prints only the token, so `TOKEN=$(beacon token ...)`
 // works. `--role operator` mints a token for the operations map (/map), nothing else accepts it.
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../auth/index.js';
 import type { PublicProfile, Role } from '../protocol/index.js';
@@ -17,26 +18,31 @@ function fail(msg: string, code = 2): never {
   process.exit(code);
 }
 
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') continue;
-    if (a === '--help' || a === '-h') fail(TOKEN_USAGE, 0);
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(a);
-    if (!m) fail(`unexpected argument ${a}\n${TOKEN_USAGE}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) fail(`--${m[1]} needs a value\n${TOKEN_USAGE}`);
-    out[m[1]] = value;
+const OPTIONS = {
+  role: { type: 'string' },
+  sub: { type: 'string' },
+  acct: { type: 'string' },
+  name: { type: 'string' },
+  badge: { type: 'string' },
+  precinct: { type: 'string' },
+  ttl: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Strict: an unknown option, a stray argument or a missing value is a usage error (exit 2). */
+function options(argv: string[]) {
+  try {
+    const { values } = parseArgs({ args: argv.filter((a) => a !== '--'), options: OPTIONS, strict: true, allowPositionals: false });
+    if (values.help) fail(TOKEN_USAGE, 0);
+    return values;
+  } catch (e) {
+    fail(`${(e as Error).message}\n${TOKEN_USAGE}`);
   }
-  return out;
 }
 
 async function mint(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
-  const known = new Set(['role', 'sub', 'acct', 'name', 'badge', 'precinct', 'ttl']);
-  for (const k of Object.keys(args)) if (!known.has(k)) fail(`unknown option --${k}\n${TOKEN_USAGE}`);
-  if (!ROLES.includes(args.role)) fail(`--role must be officer, citizen or operator\n${TOKEN_USAGE}`);
+  const args = options(argv);
+  if (!args.role || !ROLES.includes(args.role)) fail(`--role must be officer, citizen or operator\n${TOKEN_USAGE}`);
   if (!args.sub) fail(`--sub (the profile id) is required\n${TOKEN_USAGE}`);
   const ttlS = args.ttl === undefined ? 3600 : Number(args.ttl);
   if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > 30 * 86400) fail('--ttl must be whole seconds between 1 and 2592000');
