@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const secret = randomBytes(32).toString('base64url');
   const children: Child[] = [];
   const rows: (Comparison & { round: number })[] = [];
-  let bytes = { beacon: 0, bare: 0 };
+  let bytes: { beacon: number; bare: number };
   try {
     const beacon = await startChild('beacon', { JWT_SECRET: secret, ASSIGNMENTS_PER_MINUTE: '100000', LOG_LEVEL: 'warn' }, 60_000, profArgs('beacon'));
     children.push(beacon);

@@ -266,8 +266,8 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
   };
   let phaseCpu = { cpuS: genCpuS(), at: performance.now() };
 
-  let connectSeconds = 0;
-  let openAtEnd = 0;
+  let connectSeconds: number;
+  let openAtEnd: number;
   try {
     // The connect clock starts when every thread has loaded its code (tsx compiles it on start,
     // seconds on a busy machine), so connectSeconds and the connect phase's CPU are the storm's.

@@ -17,7 +17,7 @@ import { makeArea } from './areas.js';
 import { frameKind, LOC, NEAR, NEAREST } from './lean/classify.js';
 import { newLocFrame, quantize6, writeLocFrame } from './lean/loc-frame.js';
 import { leanTransport, type LeanSocket } from './lean/socket.js';
-import { emptyCounters, type HistName, type Phase, type ToWorker, type WorkerInit } from './messages.js';
+import { emptyCounters, type HistName, type Phase, type ToWorker } from './messages.js';
 import { advance, newCitizen, newOfficer, nextInterval, type Mover } from './movement.js';
 import { deviceRandom } from './prng.js';
 import { OfficerRing, sharedNow } from './ring.js';

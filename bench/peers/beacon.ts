@@ -14,11 +14,11 @@ export async function benchBeacon(o: Officers, moves: Moves, q: { lat: Float64Ar
   const lat = Float64Array.from(o.lat);
   const lng = Float64Array.from(o.lng);
   const before = usedBytes();
-  let idx: OfficerIndex | null = new OfficerIndex();
+  const idx = new OfficerIndex();
   for (let i = 0; i < o.n; i++) idx.upsert(o.ids[i], lat[i], lng[i]);
   const bytesPerOfficer = (usedBytes() - before) / o.n;
   const index = idx;
-  const { ids, zip } = o;
+  const { ids } = o;
   const { who, dLat, dLng } = moves;
   let cursor = 0;
   const updates = await measure(ops.updates, ops.repeats, (n) => {
@@ -40,6 +40,5 @@ export async function benchBeacon(o: Officers, moves: Moves, q: { lat: Float64Ar
     }
     sink.value += s;
   });
-  idx = null;
   return { updates, nearest, bytesPerOfficer };
 }

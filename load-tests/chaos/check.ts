@@ -58,7 +58,7 @@ export async function checkStream(redis: Redis, key: string, ledger: Ledger, cit
       out.duplicatedIds.push(id);
     }
     if (ledger.acknowledged.has(id)) continue;
-    let status = 'unknown';
+    let status: string;
     try {
       status = (await getConnection({ baseUrl: orchestrator(), token: await citizenToken(entries[0].citizenId) }, id)).status;
     } catch (err) {

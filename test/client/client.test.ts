@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BeaconClient, BeaconHttpError, ConnectError, type ClientOptions } from '../../src/client/index.js';
 import { wsTransport } from '../../src/client/ws-transport.js';
 import type { NearestMessage } from '../../src/protocol/index.js';
-import { startStandIn, waitFor, type StandIn } from './stand-in.js';
+import { startStandIn, type StandIn } from './stand-in.js';
+import { waitFor } from '../helpers/wait.js';
 
 let st: StandIn;
 const clients: BeaconClient[] = [];

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BeaconClient, BeaconHttpError, type ClientOptions } from '../../src/client/index.js';
 import { wsTransport } from '../../src/client/ws-transport.js';
-import { startStandIn, waitFor, type StandIn } from './stand-in.js';
+import { startStandIn, type StandIn } from './stand-in.js';
+import { waitFor } from '../helpers/wait.js';
 
 let a: StandIn;
 let b: StandIn;

@@ -119,11 +119,3 @@ export async function startStandIn(): Promise<StandIn> {
   return st;
 }
 
-/** Resolves when `cond()` holds; rejects after `ms`. Polls, so no fixed sleep is the assertion. */
-export async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -5,9 +5,9 @@
 // always shown by a sentinel published after it on the same channel, never by a sleep.
 import { expect, it } from 'vitest';
 import type { Bus, BusMessage, NodeStats } from '../../src/coordination/index.js';
-import { waitFor } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
 
-export type BusPair = () => Promise<{ pub: Bus; sub: Bus; ready(): Promise<void> }>;
+export type BusPair = () => Promise<{ pub: Bus; sub: Bus; ready(): Promise<unknown> }>;
 
 const msg = (node: string, busy = 0): BusMessage => ({
   type: 'node.stats',

@@ -5,9 +5,10 @@
 // device opens its socket through PUBLIC_WS_URL's per-pod path. Mutated copies must be refused.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { connectDevice, spawnNode, type NodeProcess } from '../distributed/nodes.js';
 import { checkManifests, readTree, validateTree, type Probe } from './manifests.js';
+import { waitFor } from '../helpers/wait.js';
 
 const DIR = join(import.meta.dirname, '../../deploy/kubernetes');
 const SECRETS = new Set(['JWT_SECRET', 'TICKET_SECRET', 'REPLICATION_KEY']);

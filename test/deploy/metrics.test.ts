@@ -12,9 +12,10 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { HTTP_PATHS } from '../../src/protocol/index.js';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { spawnNode, token, type NodeProcess } from '../distributed/nodes.js';
 import { dashboardExprs, exportedNames, metricsIn, ruleExprs } from './promql.js';
+import { waitFor } from '../helpers/wait.js';
 
 const DEPLOY = join(import.meta.dirname, '../../deploy');
 /** Exported only where cross-node replication exists (a distributed processor). */

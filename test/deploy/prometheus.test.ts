@@ -19,7 +19,7 @@ async function promtool(...args: string[]): Promise<{ ok: boolean; out: string }
     return { ok: true, out: r.stdout + r.stderr };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: unknown };
-    if (err.code === 'ENOENT') throw new Error('promtool not found: run scripts/test-deps.sh (apt-get install prometheus)');
+    if (err.code === 'ENOENT') throw new Error('promtool not found: run scripts/test-deps.sh (apt-get install prometheus)', { cause: e });
     return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
 }

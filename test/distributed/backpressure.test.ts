@@ -4,8 +4,9 @@
 // officer at its latest position. Without the bound, every 10 ms flush during the stall queued
 // more commands (thousands in flight, then "queue full" or timeouts under a longer stall).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { startReplicator, type TestReplicator } from './replicator-fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OFFICERS = 300;
 const MAX_INFLIGHT = 40;

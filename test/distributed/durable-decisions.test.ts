@@ -8,9 +8,9 @@
 // * The stream never comes back within the accept window: both get `conn failed`, GET says so,
 //   and the stream holds nothing.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/redis-server.js';
 import { startDeployment, type Deployment } from './fixture.js';
 import { connectDevice, http, token, type Device } from './nodes.js';
+import { waitFor } from '../helpers/wait.js';
 
 let d: Deployment | undefined;
 let devices: Device[] = [];

@@ -5,9 +5,9 @@
 // * redis-server stopped and restarted under traffic: nothing crashes, /readyz goes 503 then 200,
 //   nearest is exact again and connection requests work (state re-announced) after recovery.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/redis-server.js';
 import { prng, randomPos, readyStatus, startDeployment, waitExact, type Deployment } from './fixture.js';
 import { connectDevice, http, token, type Device } from './nodes.js';
+import { waitFor } from '../helpers/wait.js';
 
 let d: Deployment | undefined;
 let devices: Device[] = [];

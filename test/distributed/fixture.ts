@@ -2,10 +2,11 @@
 // processes, devices over real HTTP + websockets, and brute-force nearest over every officer.
 import { loadConfig } from '../../src/config.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
-import { startCluster, startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startCluster, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import type { Msg } from '../helpers/ws-client.js';
 import { spawnNode, type Device, type NodeProcess } from './nodes.js';
 import { mulberry32 } from '../../load-tests/prng.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const SEARCH_RADIUS_M = 5000;
 /** The disclosure policy's settings the nodes run with (the defaults: the tests do not set them). */

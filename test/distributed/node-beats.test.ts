@@ -4,8 +4,9 @@
 // a node restarted under the same id drops what its previous run published at its first beat
 // (rather than after officerTtlMs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { startReplicator, type TestReplicator } from './replicator-fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TTL_MS = 1000;
 const centre = { lat: 40.75, lng: -73.99 };

@@ -3,9 +3,9 @@
 // keep answering; after the restart everything works again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_PATHS, type Role } from '../../src/protocol/index.js';
-import { waitFor } from '../helpers/redis-server.js';
 import { readyStatus, startDeployment, type Deployment } from './fixture.js';
 import { connectDevice, token } from './nodes.js';
+import { waitFor } from '../helpers/wait.js';
 
 const POS = { lat: 40.7484, lng: -73.9857 };
 

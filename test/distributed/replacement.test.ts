@@ -10,9 +10,9 @@ import { rendezvousOwner } from '../../src/coordination/index.js';
 import { haversine } from '../../src/geo/index.js';
 import { zipOf } from '../../src/geo/zip-lookup.js';
 import { CLOSE_CODES } from '../../src/protocol/index.js';
-import { waitFor } from '../helpers/redis-server.js';
 import { startDeployment, waitExact, type Deployment } from './fixture.js';
 import { connectDevice, http, token, type Device } from './nodes.js';
+import { waitFor } from '../helpers/wait.js';
 
 let d: Deployment;
 const devices: Device[] = [];

@@ -5,9 +5,10 @@
 // the key still replicate to each other (the control).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sealer } from '../../src/auth/index.js';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { bruteNearest, mismatches, prng, randomPos, SEARCH_RADIUS_M, waitExact, waitNodes } from './fixture.js';
 import { connectDevice, REPLICATION_KEY, spawnNode, type Device, type NodeProcess } from './nodes.js';
+import { waitFor } from '../helpers/wait.js';
 
 const WRONG_KEY = 'a-different-replication-key-9876543210-zyx';
 /** A few square kilometres of Manhattan: every device is within the search radius of every other. */

@@ -10,7 +10,7 @@ import { spawnCaptured } from '../helpers/spawn-captured.js';
 import { idleKeepAlive, slowloris, tricklingBody, type SlowClient } from '../helpers/slow-clients.js';
 import { connect, type Socket } from 'node:net';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
-import { until } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -45,7 +45,7 @@ async function startEmbedded(env: Record<string, string> = {}) {
     JWT_SECRET: SECRET,
     ...env,
   });
-  const url = await until(() => /orchestrator\s+(https?:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
+  const url = await waitFor(() => /orchestrator\s+(https?:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
   expect(url, p.out.stderr).not.toBe('exited');
   return { p, url: url as string };
 }

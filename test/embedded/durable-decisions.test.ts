@@ -14,9 +14,9 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { HTTP_PATHS, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
-import { waitFor } from '../helpers/redis-server.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 import { devices } from './devices.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OFFICER_POS = { lat: 40.758, lng: -73.9855 };
 const CITIZEN_POS = { lat: 40.758 + 100 / 111_195, lng: -73.9855 };
@@ -193,10 +193,10 @@ describe("an officer's pending requests", () => {
     const again = await d.http('POST', HTTP_PATHS.connections, spammers[0], { officerId: 'o-1' });
     expect(again).toMatchObject({ status: 202, body: { id: [...ids.get(0)!][0], status: 'pending' } });
     // Every admitted request reached the officer; answering the oldest works (none was evicted).
-    await until(() => officer.of('req').length >= 1 + 6 + room || undefined, 5000, 'every req delivered');
+    await waitFor(() => officer.of('req').length >= 1 + 6 + room || undefined, 5000, 'every req delivered');
     const oldestSpam = [...ids.get(0)!][0];
     officer.json({ t: 'resp', id: oldestSpam, accept: false });
-    await until(() => officer.of('conn').find((m) => m.id === oldestSpam), 5000, 'the decline');
+    await waitFor(() => officer.of('conn').find((m) => m.id === oldestSpam), 5000, 'the decline');
     expect(officer.of('err')).toEqual([]);
     // That freed a place.
     expect((await d.http('POST', HTTP_PATHS.connections, fillers[room], { officerId: 'o-1' })).status).toBe(202);

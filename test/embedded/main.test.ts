@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCaptured } from '../helpers/spawn-captured.js';
-import { until } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -39,7 +39,7 @@ describe('npm start', { timeout: SPAWN_TIMEOUT_MS }, () => {
 
   it('serves, then stops gracefully on SIGTERM with exit 0', async () => {
     const p = run([], {});
-    const url = await until(() => /orchestrator\s+(http:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 10_000, 'the startup banner');
+    const url = await waitFor(() => /orchestrator\s+(http:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 10_000, 'the startup banner');
     expect(url, p.out.stderr).not.toBe('exited');
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     p.child.kill('SIGTERM');

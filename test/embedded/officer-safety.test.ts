@@ -10,8 +10,9 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { CLOSE_CODES, HTTP_ERRORS, HTTP_PATHS, type ErrMessage, type SocketAssignment } from '../../src/protocol/index.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 import { devices } from './devices.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TIMES_SQUARE = { lat: 40.758, lng: -73.9855 };
 const ANCHORAGE = { lat: 61.2181, lng: -149.9003 };
@@ -115,7 +116,7 @@ describe('no harvesting: a citizen socket answers for its place and a person’s
     c.on('nearest', (m) => m.officer && nearest.push(m.officer.id));
     const first = await c.connect(TIMES_SQUARE.lat, TIMES_SQUARE.lng);
     c.sendLocation(far.lat, far.lng);
-    await until(() => nearest.includes('o-far'), 5000, 'nearest after relocating');
+    await waitFor(() => nearest.includes('o-far'), 5000, 'nearest after relocating');
     expect(errs.map((m) => m.code)).toEqual(['out_of_area']);
     expect(c.assignment?.url).not.toBe(undefined);
     expect(c.hello).not.toBe(first);

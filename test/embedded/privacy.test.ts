@@ -12,7 +12,8 @@ import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { coordinateNeedles, findCoordinates, scanFiles } from '../helpers/coordinate-scan.js';
 import { spawnCaptured, type Captured } from '../helpers/spawn-captured.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OFFICER = { lat: 40.758123457, lng: -73.985654321 };
 const OFFICER_MOVED = { lat: 40.758456789, lng: -73.985987654 };
@@ -43,7 +44,7 @@ afterAll(async () => {
 
 describe('privacy, embedded mode', () => {
   it('no coordinate a device sent appears in any log line or any file of DATA_DIR', async () => {
-    const base = await until(() => /orchestrator\s+(https?:\/\/\S+)/.exec(output())?.[1], 80_000, 'the startup banner');
+    const base = await waitFor(() => /orchestrator\s+(https?:\/\/\S+)/.exec(output())?.[1], 80_000, 'the startup banner');
     const keys = await resolveDeviceKeys({ JWT_SECRET: undefined, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
     const token = (role: Role, sub: string) => mintDeviceToken(keys.secret!, { role, sub, profile: { name: sub } });
     const call = async (method: string, path: string, tok: string, body?: unknown) => {

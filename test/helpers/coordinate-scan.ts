@@ -17,8 +17,11 @@ export interface Needles {
 
 const float = (v: number, bytes: 4 | 8, le: boolean): Buffer => {
   const b = Buffer.alloc(bytes);
-  if (bytes === 8) (le ? b.writeDoubleLE(v) : b.writeDoubleBE(v));
-  else (le ? b.writeFloatLE(v) : b.writeFloatBE(v));
+  if (bytes === 8) {
+    if (le) b.writeDoubleLE(v);
+    else b.writeDoubleBE(v);
+  } else if (le) b.writeFloatLE(v);
+  else b.writeFloatBE(v);
   return b;
 };
 

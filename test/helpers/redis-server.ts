@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from './wait.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
 export const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
@@ -61,16 +62,6 @@ export function ping(port: number, timeoutMs = 500, tls?: TlsConnectionOptions):
     });
     sock.on('error', () => done(false));
   });
-}
-
-/** Polls `check` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export interface RedisServer {

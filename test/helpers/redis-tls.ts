@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileP, freePort, live, ping, REDIS_CLI, REDIS_SERVER, waitFor } from './redis-server.js';
+import { execFileP, freePort, live, ping, REDIS_CLI, REDIS_SERVER } from './redis-server.js';
 import type { TestCerts } from './tls.js';
+import { waitFor } from './wait.js';
 
 // Started servers join redis-server.ts's `live` set: killed with the others when the test process ends.
 

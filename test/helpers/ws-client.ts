@@ -3,23 +3,13 @@
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { decodeServerFrame, type ServerMessage } from '../../src/protocol/index.js';
+import { waitFor } from './wait.js';
 
 export type Msg = ServerMessage & Record<string, unknown>;
 
 export interface Refusal {
   status: number;
   body: string;
-}
-
-/** Polls a condition until it holds (or throws after `timeoutMs`). */
-export async function until<T>(fn: () => T | undefined | false | null, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 export class TestClient {
@@ -103,11 +93,11 @@ export class TestClient {
 
   /** The first message of type `t` (from index `from`) that satisfies `pred`. */
   waitFor<T extends Msg['t']>(t: T, pred: (m: Extract<Msg, { t: T }>) => boolean = () => true, from = 0, timeoutMs = 5000): Promise<Extract<Msg, { t: T }>> {
-    return until(() => this.of(t, from).find(pred), timeoutMs, `a \`${t}\` message`);
+    return waitFor(() => this.of(t, from).find(pred), timeoutMs, `a \`${t}\` message`);
   }
 
   waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
-    return until(() => this.closed, timeoutMs, 'the socket to close');
+    return waitFor(() => this.closed, timeoutMs, 'the socket to close');
   }
 
   /** Round trip: every frame sent before this has been handled by the server when it resolves. */

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 
 const out = mkdtempSync(join(tmpdir(), 'beacon-load-fleet-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -69,7 +70,7 @@ class Descendants {
    * a little while to go; anything left after 5 s was left behind.
    */
   async leftBehind(): Promise<string[]> {
-    await until(() => this.alive().length === 0, 5000);
+    await waitFor(() => this.alive().length === 0, 5000, 'the process tree to end', 100).catch(() => {});
     return this.alive();
   }
 }
@@ -104,11 +105,6 @@ function startHarness(args: string[], timeoutMs: number): Run {
 /** The deployment's temp dir, as the harness logs it. */
 const redisDir = (stderr: string): string | undefined => /\(dir (\/[^)]+)\)/.exec(stderr)?.[1];
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  return cond();
-}
 
 describe('load harness --processors', () => {
   it('holds 2,000 sockets over 2 processors, reports both nodes and Redis, and leaves nothing behind', async () => {
@@ -143,8 +139,9 @@ describe('load harness --processors', () => {
   it('on Ctrl-C in the middle of the connects stops every process it started and removes its temp dir', async () => {
     const r = startHarness(['--mode', 'connections', '--sockets', '2000', '--processors', '2', '--duration', '60', '--out', out], 400_000);
     // Progress lines (stderr is not a TTY: one line a second) show the connects under way.
-    const connecting = await until(() => /\[connections connect \d+s\] sockets [1-9]\d*\//.test(r.stderr()), 300_000);
-    expect(connecting, r.stderr().slice(-3000)).toBe(true);
+    await waitFor(() => /\[connections connect \d+s\] sockets [1-9]\d*\//.test(r.stderr()), 300_000, 'a progress line with sockets connecting', 100).catch((e: Error) => {
+      throw new Error(`${e.message}\n${r.stderr().slice(-3000)}`);
+    });
     r.tree.scan();
     expect(r.tree.alive().length).toBeGreaterThanOrEqual(5);
     r.proc.kill('SIGINT');

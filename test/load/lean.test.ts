@@ -12,6 +12,7 @@ import { LeanSocket } from '../../load-tests/lean/socket.js';
 import { mulberry32 } from '../../load-tests/prng.js';
 import { refusedStatus } from '../../src/client/transport.js';
 import { decodeClientFrame, encodeMessage } from '../../src/protocol/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Unmasks a frame written by writeLocFrame and decodes it with the server's decoder. */
 function decodeLoc(b: Buffer, len: number): { raw: string; msg: unknown } {
@@ -121,12 +122,6 @@ function open(url: string): { sock: LeanSocket; seen: Seen; closed: Promise<void
   return { sock, seen, closed, opened };
 }
 
-const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-};
-
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -174,7 +169,7 @@ describe('lean websocket client', () => {
     const b = newLocFrame(sock.maskKey);
     for (let i = 0; i < 50; i++) expect(sock.writeRaw(b, writeLocFrame(b, 40 + i / 1000, -74 - i / 7))).toBe(true);
     sock.send('{"t":"ping"}'); // not a loc: the tap hands it to the handlers
-    await until(() => got.length === 50 && seen.messages.length === 1);
+    await waitFor(() => got.length === 50 && seen.messages.length === 1);
     expect(JSON.parse(got[49])).toEqual({ t: 'loc', lat: quantize6(40.049), lng: quantize6(-74 - 49 / 7) });
     expect(seen.messages).toEqual(['{"t":"ping"}']);
     sock.close(1000, 'done');
@@ -247,7 +242,7 @@ describe('lean websocket client', () => {
     });
     const { sock, seen } = open(`ws://127.0.0.1:${port}/`);
     cleanups.push(() => sock.close());
-    await until(() => seen.messages.length === 3);
+    await waitFor(() => seen.messages.length === 3);
     expect(seen.messages).toEqual(['hello', 'z'.repeat(200), 'ok']);
   });
 

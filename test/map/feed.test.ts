@@ -15,7 +15,8 @@ import { FEED_MAX_UNAUTHENTICATED } from '../../src/map/feed.js';
 import { CITIZEN_CELL_RES } from '../../src/map/state.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import { HTTP_PATHS, type Role } from '../../src/protocol/index.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dataDir: string;
 let beacon: Embedded;
@@ -42,7 +43,7 @@ async function feed(): Promise<Feed> {
 async function operatorFeed(view = MANHATTAN): Promise<Feed> {
   const f = await feed();
   f.ws.send(JSON.stringify({ t: 'auth', token: await token('operator', 'ops-1') }));
-  await until(() => f.msgs.find((m) => m.t === 'hello'), 10_000, 'hello');
+  await waitFor(() => f.msgs.find((m) => m.t === 'hello'), 10_000, 'hello');
   f.ws.send(JSON.stringify(view));
   return f;
 }
@@ -69,7 +70,7 @@ afterAll(async () => {
 describe('operator feed', { timeout: 30_000 }, () => {
   it('pushes state for the viewport: officers inside it, totals always', async () => {
     const f = await operatorFeed();
-    const s = await until(() => {
+    const s = await waitFor(() => {
       const m = lastState(f);
       return m && (m.officers as unknown[]).length === 1 ? m : undefined;
     }, 10_000, 'a state with the officer');
@@ -79,7 +80,7 @@ describe('operator feed', { timeout: 30_000 }, () => {
     expect(s.nodes).toEqual([expect.objectContaining({ id: 'local' })]);
     // Another viewport: the officer is counted but not sent.
     f.ws.send(JSON.stringify(CHICAGO));
-    await until(() => {
+    await waitFor(() => {
       const m = lastState(f);
       return m && (m.officers as unknown[]).length === 0 && m.officerTotal === 1;
     }, 10_000, 'a Chicago state');
@@ -87,7 +88,7 @@ describe('operator feed', { timeout: 30_000 }, () => {
 
   it('zoomed out to the whole country: zips are left out rather than sent by the thousand', async () => {
     const f = await operatorFeed({ t: 'view', w: -125, s: 24, e: -66, n: 50 });
-    const s = await until(() => lastState(f), 10_000, 'state');
+    const s = await waitFor(() => lastState(f), 10_000, 'state');
     expect(s.zips).toBeNull();
   });
 
@@ -129,9 +130,9 @@ describe('operator feed', { timeout: 30_000 }, () => {
     const idle = await Promise.all(Array.from({ length: 50 }, () => feed()));
     // At once, not after the others timed out: they never count toward the operator cap.
     const op = await operatorFeed();
-    await until(() => lastState(op), 10_000, 'a state for the operator');
+    await waitFor(() => lastState(op), 10_000, 'a state for the operator');
     // Over the share, the oldest unauthenticated ones are closed (4503; 4408 if their time ran out first).
-    await until(() => idle.filter((f) => f.ws.readyState === WebSocket.OPEN).length <= FEED_MAX_UNAUTHENTICATED || undefined, 10_000, 'at most the share open');
+    await waitFor(() => idle.filter((f) => f.ws.readyState === WebSocket.OPEN).length <= FEED_MAX_UNAUTHENTICATED || undefined, 10_000, 'at most the share open');
     const codes = await Promise.all(idle.map((f) => f.closed));
     expect(codes.every((c) => c === FEED_CLOSE.full || c === FEED_CLOSE.authTimeout), String(codes)).toBe(true);
     expect(idle.some((f) => f.msgs.length > 0)).toBe(false);
@@ -171,14 +172,14 @@ describe('operator feed', { timeout: 30_000 }, () => {
     const f = await operatorFeed();
     for (const [cell, n, name] of [[A, 3, 'a'], [B, 2, 'b'], [C, 1, 'c']] as const) for (let k = 0; k < n; k++) await citizen(`mc-${name}${k}`, cell, k);
     const counts = (m: Record<string, unknown>) => (m.cells as { n: number }[]).map((c) => c.n).sort();
-    await until(() => {
+    await waitFor(() => {
       const m = lastState(f);
       return m && m.citizenTotal === 6 ? m : undefined;
     }, 10_000, 'a state with all six citizens');
     expect(counts(lastState(f)!)).toEqual([3]);
     // A third citizen in B: now B is shown too.
     await citizen('mc-b2', B, 2);
-    await until(() => {
+    await waitFor(() => {
       const m = lastState(f);
       return m && m.citizenTotal === 7 && counts(m).join() === '3,3' ? m : undefined;
     }, 10_000, 'a state with cells A and B');

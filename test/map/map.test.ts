@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeaconClient } from '../../src/client/index.js';
 import { wsTransport } from '../../src/client/ws-transport.js';
@@ -18,8 +18,8 @@ import { createLogger } from '../../src/log.js';
 import { mintDeviceToken } from '../../src/auth/index.js';
 import type { Role } from '../../src/protocol/index.js';
 import type { MapFrame } from '../../src/map/state.js';
-import { until } from '../helpers/ws-client.js';
 import { launchChromium, mercatorPx, pixelsOf } from './browser.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = join(import.meta.dirname, '../..');
 const ARTIFACTS = join(root, 'test-artifacts');
@@ -162,7 +162,7 @@ describe('operations map in headless Chromium', { timeout: 120_000 }, () => {
       };
     });
     // The page may render a frame a moment before the browser reports it to us.
-    const frame = await until(() => frames.get(drawn.at), 5_000, 'the rendered frame among those received');
+    const frame = await waitFor(() => frames.get(drawn.at), 5_000, 'the rendered frame among those received');
     expect(frame.officers!.map((o) => o[0]).sort()).toEqual(OFFICERS.map((o) => o.sub).sort());
     expect(drawn.officers.map((o) => o.id).sort()).toEqual(frame.officers!.map((o) => o[0]).sort());
     const centre = mercatorPx(VIEW.lat, VIEW.lng, VIEW.z);

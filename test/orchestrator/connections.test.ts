@@ -3,7 +3,8 @@ import type { ToProcessor } from '../../src/coordination/index.js';
 import { readStreamEvents, STREAM_DIR_NAME } from '../../src/adapters/memory/index.js';
 import { HTTP_PATHS, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
 import { join } from 'node:path';
-import { eventually, startOrch, until, type OrchFixture } from './fixture.js';
+import { startOrch, type OrchFixture } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 let f: OrchFixture;
 afterEach(() => f?.shutdown());
@@ -25,6 +26,21 @@ async function read(fx: OrchFixture, headers: Record<string, string>, id: string
 
 const updates = (fx: OrchFixture, id: string) => fx.toNode.filter((m): m is Extract<ToProcessor, { type: 'conn.update' }> => m.type === 'conn.update' && m.conn.id === id);
 
+let sentinels = 0;
+/**
+ * Every `conn.resp` published before this call has been handled: a decline of a fresh request,
+ * published after them, has been announced (the service handles answers in arrival order, and an
+ * ignored answer takes fewer steps than a decision).
+ */
+async function afterAnswers(fx: OrchFixture): Promise<void> {
+  const c = await fx.auth('citizen', `c-sentinel-${++sentinels}`);
+  const r = await post(fx, c, { officerId: 'o-1' });
+  expect(r.status).toBe(202);
+  const id = r.body.id as string;
+  fx.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: false });
+  await waitFor(() => updates(fx, id)[0], 5000, 'the sentinel decision');
+}
+
 describe('POST /v1/connections', () => {
   it('relays a request to the officer node and answers 202 pending', async () => {
     f = await startOrch();
@@ -33,7 +49,7 @@ describe('POST /v1/connections', () => {
     const r = await post(f, citizen, { officerId: 'o-1' });
     expect(r.status).toBe(202);
     expect(r.body).toEqual({ id: expect.any(String), status: 'pending' });
-    const req = await until(() => f.toNode.find((m) => m.type === 'conn.req'));
+    const req = await waitFor(() => f.toNode.find((m) => m.type === 'conn.req'));
     expect(req).toMatchObject({ type: 'conn.req', requestId: r.body.id, officerId: 'o-1', citizen: { id: 'c-1', profile: { name: 'Sam' } } });
     // Account ids never leave the orchestrator.
     expect(JSON.stringify(req)).not.toContain('acct');
@@ -81,7 +97,7 @@ describe('POST /v1/connections', () => {
     const first = await post(f, c1, { officerId: 'o-1' });
     const again = await post(f, c1, { officerId: 'o-1' });
     expect(again).toEqual({ status: 202, body: { id: first.body.id, status: 'pending' } });
-    await new Promise((r) => setTimeout(r, 20));
+    await f.flushNode();
     expect(f.toNode.filter((m) => m.type === 'conn.req')).toHaveLength(1);
     for (let i = 2; i <= MAX_PENDING_PER_OFFICER; i++) expect((await post(f, await f.auth('citizen', `c-${i}`), { officerId: 'o-1' })).status).toBe(202);
     expect(await post(f, await f.auth('citizen', 'c-late'), { officerId: 'o-1' })).toMatchObject({ status: 429, body: { error: 'officer_busy' } });
@@ -141,7 +157,7 @@ describe('answers from the officer', () => {
   it('accept: appends the event to the stream, then tells both parties, and reads accepted', async () => {
     const { id, citizen, officer } = await pending();
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: true });
-    const u = await until(() => updates(f, id)[0]);
+    const u = await waitFor(() => updates(f, id)[0]);
     expect(u.conn).toEqual({ id, status: 'accepted', officerId: 'o-1', citizenId: 'c-1' });
     // Durable before announced: by the time conn.update is out, the line is in the file.
     const events = await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME));
@@ -152,7 +168,7 @@ describe('answers from the officer', () => {
   it('decline: reads declined, tells both, appends nothing', async () => {
     const { id, citizen } = await pending();
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: false });
-    const u = await until(() => updates(f, id)[0]);
+    const u = await waitFor(() => updates(f, id)[0]);
     expect(u.conn.status).toBe('declined');
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'declined' } });
     expect(await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME))).toEqual([]);
@@ -162,23 +178,23 @@ describe('answers from the officer', () => {
     const { id, citizen } = await pending();
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-intruder', accept: true });
     f.publish({ type: 'conn.resp', requestId: 'nope', officerId: 'o-1', accept: true });
-    await new Promise((r) => setTimeout(r, 20));
+    await afterAnswers(f);
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'pending' } });
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: false });
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: true });
-    await until(() => updates(f, id)[0]);
-    await eventually(async () => f.orch.connections.pendingLocal === 0);
+    await waitFor(() => updates(f, id)[0]);
+    await waitFor(async () => f.orch.connections.pendingLocal === 0, 5000, 'no request pending here');
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'declined' } });
     expect(updates(f, id)).toHaveLength(1);
   });
 
   it('expires an unanswered request after REQUEST_TTL_MS and tells both; a late accept stays expired', async () => {
     const { id, citizen } = await pending({ REQUEST_TTL_MS: 1000 });
-    const u = await until(() => updates(f, id)[0], 5000, 'the expiry');
+    const u = await waitFor(() => updates(f, id)[0], 5000, 'the expiry');
     expect(u.conn.status).toBe('expired');
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'expired' } });
     f.publish({ type: 'conn.resp', requestId: id, officerId: 'o-1', accept: true });
-    await new Promise((r) => setTimeout(r, 20));
+    await afterAnswers(f);
     expect(await read(f, citizen, id)).toMatchObject({ body: { status: 'expired' } });
     expect(await readStreamEvents(join(f.dataDir, STREAM_DIR_NAME))).toEqual([]);
   });

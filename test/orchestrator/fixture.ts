@@ -14,7 +14,7 @@ import { createOrchestrator, type Orchestrator, type OrchestratorConfig } from '
 import { dedupeWindowFor, FileConnectionStream, STREAM_DIR_NAME } from '../../src/adapters/memory/index.js';
 import { mintDeviceToken, resolveDeviceKeys } from '../../src/auth/index.js';
 import type { PublicProfile, Role } from '../../src/protocol/index.js';
-import { until } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const NODE = { id: 'node-a', url: 'ws://127.0.0.1:9/ws', epoch: 1_767_225_600_000 };
 export const SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
@@ -36,6 +36,11 @@ export interface OrchFixture {
   open(role: Role, sub: string, zip?: string, node?: string): Promise<SocketRecord>;
   close(record: SocketRecord): Promise<void>;
   publish(msg: BusMessage): void;
+  /**
+   * Resolves once everything published on the node's channel before the call has arrived in
+   * `toNode`: a sentinel published after it on the same channel has (and is taken out again).
+   */
+  flushNode(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -64,6 +69,7 @@ export async function startOrch(
   const toNode: ToProcessor[] = [];
   bus.subscribe(nodeChannel(NODE.id), (m) => toNode.push(m as ToProcessor));
   let openedAt = 1;
+  let sentinels = 0;
 
   const token = (role: Role, sub: string, extra: { acct?: string; profile?: PublicProfile; ttlS?: number } = {}) =>
     mintDeviceToken(keys.secret!, { role, sub, acct: extra.acct, profile: extra.profile, ttlS: extra.ttlS });
@@ -82,15 +88,22 @@ export async function startOrch(
     async open(role, sub, zip = '10036', node = NODE.id) {
       const record: SocketRecord = { node, url: NODE.url, role, profileId: sub, zip, at: openedAt++ };
       bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.open', record });
-      await eventually(async () => (await orch.records.get(role, sub))?.at === record.at, 'the socket record');
+      await waitFor(async () => (await orch.records.get(role, sub))?.at === record.at, 5000, 'the socket record');
       return record;
     },
     async close(record) {
       bus.publish(ORCHESTRATOR_CHANNEL, { type: 'socket.close', record, reason: 'client' });
-      await eventually(async () => (await orch.records.get(record.role, record.profileId))?.at !== record.at, 'the record removed');
+      await waitFor(async () => (await orch.records.get(record.role, record.profileId))?.at !== record.at, 5000, 'the record removed');
     },
     publish(msg) {
       bus.publish(ORCHESTRATOR_CHANNEL, msg);
+    },
+    async flushNode() {
+      const id = `sentinel-${++sentinels}`;
+      const isSentinel = (m: ToProcessor) => m.type === 'conn.update' && m.conn.id === id;
+      bus.publish(nodeChannel(NODE.id), { type: 'conn.update', conn: { id, status: 'declined', officerId: '-', citizenId: '-' } });
+      await waitFor(() => toNode.some(isSentinel), 5000, 'the node-channel sentinel');
+      toNode.splice(toNode.findIndex(isSentinel), 1);
     },
     async shutdown() {
       await orch.close();
@@ -114,13 +127,4 @@ export function unsignedToken(claims: Record<string, unknown>): string {
   return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}.`;
 }
 
-/** Polls an async condition until it holds (throws after `timeoutMs`). */
-export async function eventually(fn: () => Promise<boolean> | boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
-export { until };

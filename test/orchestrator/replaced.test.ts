@@ -5,7 +5,8 @@
 // message) gets socket.replaced too, and the record stays the newer socket's.
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeChannel, type ToProcessor } from '../../src/coordination/index.js';
-import { eventually, NODE, startOrch, until, type OrchFixture } from './fixture.js';
+import { NODE, startOrch, type OrchFixture } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 let f: OrchFixture;
 afterEach(() => f?.shutdown());
@@ -20,20 +21,20 @@ describe('socket.replaced', () => {
 
     const first = await f.open('officer', 'o-1', '10036', NODE.id);
     const second = await f.open('officer', 'o-1', '10036', 'node-b');
-    await until(() => replacedOn(f.toNode).length === 1);
+    await waitFor(() => replacedOn(f.toNode).length === 1);
     expect(replacedOn(f.toNode)[0].record).toEqual(first);
 
     // Same node: the processor replaced it itself at open.
     const third = await f.open('officer', 'o-1', '10036', 'node-b');
     // The first node re-announces its (replaced) socket: told again, the record stays the newest.
     f.publish({ type: 'socket.open', record: first, again: true });
-    await until(() => replacedOn(f.toNode).length === 2);
+    await waitFor(() => replacedOn(f.toNode).length === 2);
     expect(replacedOn(f.toNode)[1].record).toEqual(first);
     expect(await f.orch.records.get('officer', 'o-1')).toEqual(third);
     expect(replacedOn(onB)).toHaveLength(0); // third replaced second on node-b itself
     // And node-b's replaced socket, re-announced, is told on node-b's channel.
     f.publish({ type: 'socket.open', record: second, again: true });
-    await until(() => replacedOn(onB).length === 1);
+    await waitFor(() => replacedOn(onB).length === 1);
     expect(replacedOn(onB)[0].record).toEqual(second);
     expect(await f.orch.records.get('officer', 'o-1')).toEqual(third);
   });
@@ -43,7 +44,7 @@ describe('socket.replaced', () => {
     await f.open('citizen', 'c-1', '10036', NODE.id);
     const other = { node: 'node-b', url: 'ws://127.0.0.1:9/b', role: 'citizen' as const, profileId: 'c-1', zip: '10036', at: 500 };
     f.publish({ type: 'socket.open', record: other, again: true });
-    await eventually(async () => (await f.orch.records.get('citizen', 'c-1'))?.node === 'node-b', 'the re-announced record');
+    await waitFor(async () => (await f.orch.records.get('citizen', 'c-1'))?.node === 'node-b', 5000, 'the re-announced record');
     // A sentinel open behind it on the bus: once recorded, the re-announcement was handled.
     await f.open('officer', 'o-sentinel');
     expect(replacedOn(f.toNode)).toHaveLength(0);

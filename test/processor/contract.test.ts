@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeChannel } from '../../src/coordination/index.js';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { CLOSE_CODES, MAX_PENDING_PER_OFFICER } from '../../src/protocol/index.js';
-import { north, NODE_ID, startFixture, until, type Fixture } from './fixture.js';
+import { north, NODE_ID, startFixture, type Fixture } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 
@@ -28,10 +29,10 @@ describe('processor wire contract (SPEC §2)', () => {
   it('answers in the encoding of the last frame (msgpack, then JSON again)', async () => {
     const c = await f.connect('citizen', 'c-enc');
     c.pack({ t: 'ping' });
-    await until(() => c.binaryFrames === 1);
+    await waitFor(() => c.binaryFrames === 1);
     expect(c.last('pong')).toBeDefined();
     c.json({ t: 'ping' });
-    await until(() => c.of('pong').length === 2);
+    await waitFor(() => c.of('pong').length === 2);
     expect(c.binaryFrames).toBe(1);
     c.close();
   });
@@ -63,7 +64,7 @@ describe('processor wire contract (SPEC §2)', () => {
     expect(JSON.stringify(n)).not.toContain('acct');
     expect(c2.of('near')).toHaveLength(0); // 1 km is outside the 250 m alert radius
     for (const x of [c, o, c2]) x.close();
-    await until(() => f.processor.stats().busy === 0);
+    await waitFor(() => f.processor.stats().busy === 0);
   });
 
   it('near: once per officer per entry, re-armed on leaving the radius', async () => {
@@ -76,12 +77,12 @@ describe('processor wire contract (SPEC §2)', () => {
     expect(near).toMatchObject({ t: 'near', officer: { id: 'o-alert', profile: { badge: 'B-o-alert' } } });
     expect(near.dist).toBeGreaterThan(95);
     c.json({ t: 'loc', ...north(P.lat, P.lng, 120) });
-    await until(() => c.of('nearest').length === 2);
+    await waitFor(() => c.of('nearest').length === 2);
     expect(c.of('near')).toHaveLength(1); // still inside: no second alert
     c.json({ t: 'loc', ...north(P.lat, P.lng, 900) });
-    await until(() => c.of('nearest').length === 3);
+    await waitFor(() => c.of('nearest').length === 3);
     c.json({ t: 'loc', ...north(P.lat, P.lng, 50) });
-    await until(() => c.of('near').length === 2);
+    await waitFor(() => c.of('near').length === 2);
     o.close();
     c.close();
   });
@@ -90,7 +91,7 @@ describe('processor wire contract (SPEC §2)', () => {
     const c = await f.connect('citizen', 'c-na');
     c.json({ t: 'avail', on: false });
     c.json({ t: 'resp', id: 'r1', accept: true });
-    await until(() => c.of('err').length === 2);
+    await waitFor(() => c.of('err').length === 2);
     expect(c.of('err').map((e) => e.code)).toEqual(['not_allowed', 'not_allowed']);
     expect(c.closed).toBeNull();
     c.close();
@@ -124,11 +125,11 @@ describe('processor wire contract (SPEC §2)', () => {
 
   it('publishes socket.open and socket.close records on the orchestrator channel', async () => {
     const c = await f.connect('citizen', 'c-bus');
-    await until(() => f.toOrch.find((m) => m.type === 'socket.open' && m.record.profileId === 'c-bus'));
+    await waitFor(() => f.toOrch.find((m) => m.type === 'socket.open' && m.record.profileId === 'c-bus'));
     const open = f.toOrch.find((m) => m.type === 'socket.open' && m.record.profileId === 'c-bus');
     expect(open).toMatchObject({ record: { node: NODE_ID, url: f.processor.url, role: 'citizen', zip: '10001' } });
     c.close();
-    const close = await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'c-bus'));
+    const close = await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'c-bus'));
     expect(close).toMatchObject({ reason: 'dropped' });
   });
 
@@ -168,7 +169,7 @@ describe('processor wire contract (SPEC §2)', () => {
     expect(await o.waitFor('err')).toMatchObject({ code: 'unknown_request' });
 
     o.pack({ t: 'resp', id: 'r-1', accept: true });
-    const resp = await until(() => f.toOrch.find((m) => m.type === 'conn.resp'));
+    const resp = await waitFor(() => f.toOrch.find((m) => m.type === 'conn.resp'));
     expect(resp).toEqual({ type: 'conn.resp', requestId: 'r-1', officerId: 'o-req', accept: true });
 
     f.bus.publish(nodeChannel(NODE_ID), { type: 'conn.update', conn: { id: 'r-1', status: 'accepted', officerId: 'o-req', citizenId: 'c-req' } });
@@ -195,16 +196,16 @@ describe('processor wire contract (SPEC §2)', () => {
     // Alive while the table fills and 'extra' is refused (however slow the machine), expired after.
     const shortExpiresAt = Date.now() + 3000;
     req('short', shortExpiresAt);
-    await until(() => o.of('req').length === MAX_PENDING_PER_OFFICER || undefined, 5000, 'a full table');
+    await waitFor(() => o.of('req').length === MAX_PENDING_PER_OFFICER || undefined, 5000, 'a full table');
     const refusedBefore = await f.metric('beacon_processor_requests_refused_total');
     req('extra', live);
     await waitMetric(f, refusedBefore + 1);
     expect(o.of('req').map((m) => m.id)).not.toContain('extra');
     // The oldest is still answerable.
     o.json({ t: 'resp', id: 'old', accept: false });
-    await until(() => f.toOrch.find((m) => m.type === 'conn.resp' && m.requestId === 'old'));
+    await waitFor(() => f.toOrch.find((m) => m.type === 'conn.resp' && m.requestId === 'old'));
     // One place freed by the answer ('late'); once 'short' expired, it makes room too ('late2').
-    await until(() => Date.now() > shortExpiresAt + 20 || undefined, 5000, "'short' past its expiry");
+    await waitFor(() => Date.now() > shortExpiresAt + 20 || undefined, 5000, "'short' past its expiry");
     req('late', live);
     await o.waitFor('req', (m) => m.id === 'late');
     req('late2', live);
@@ -218,11 +219,7 @@ describe('processor wire contract (SPEC §2)', () => {
 });
 
 async function waitMetric(fx: { metric(name: string): Promise<number> }, n: number): Promise<void> {
-  const end = Date.now() + 5000;
-  while ((await fx.metric('beacon_processor_requests_refused_total')) !== n) {
-    if (Date.now() > end) throw new Error(`requests_refused_total never reached ${n}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(async () => (await fx.metric('beacon_processor_requests_refused_total')) === n, 5000, `requests_refused_total to reach ${n}`);
 }
 
 describe('officer window', () => {
@@ -240,7 +237,7 @@ describe('officer window', () => {
       expect((await o.waitClosed()).code).toBe(CLOSE_CODES.window_expired);
       await c.waitFor('nearest', (m) => m.officer === null, from);
       expect(f.processor.stats().officers).toBe(0);
-      await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.reason === 'window_expired'));
+      await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.reason === 'window_expired'));
     } finally {
       await f.close();
     }
@@ -272,7 +269,7 @@ describe('heartbeats', () => {
       try {
         await silent.waitClosed(20_000);
         expect(pinger.closed).toBeNull();
-        await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'idle-silent'));
+        await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'idle-silent'));
       } finally {
         clearInterval(iv);
       }

@@ -8,7 +8,8 @@ import { nodeChannel } from '../../src/coordination/index.js';
 import { haversine, roundToStep, snapCell, snapToCell } from '../../src/geo/index.js';
 import type { NearestMessage } from '../../src/protocol/index.js';
 import { mulberry32 } from '../../load-tests/prng.js';
-import { NODE_ID, north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
+import { NODE_ID, north, startFixture, type Fixture, type TestClient } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PRECISION = 200;
 const STEP = 50;
@@ -294,7 +295,7 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
 
     // The citizen's socket closes: a new socket of the same citizen is coarse again.
     c.close();
-    await until(() => f.toOrch.some((m) => m.type === 'socket.close' && m.record.profileId === cid), 5000, 'the citizen socket to be gone');
+    await waitFor(() => f.toOrch.some((m) => m.type === 'socket.close' && m.record.profileId === cid), 5000, 'the citizen socket to be gone');
     const c2 = await f.connect('citizen', cid);
     c2.json({ t: 'loc', ...at });
     expect(shown(await c2.waitFor('nearest'))).toEqual(expected(at, P2));

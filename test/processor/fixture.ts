@@ -8,7 +8,7 @@ import { MemoryBus } from '../../src/adapters/memory/index.js';
 import { createLogger } from '../../src/log.js';
 import { startProcessor, type Processor, type ProcessorConfig } from '../../src/processor/index.js';
 import type { Role } from '../../src/protocol/index.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 export const NODE_ID = 'node-test';
 /** The fixture's processors serve /metrics on their port to this bearer only (METRICS_TOKEN). */
@@ -90,7 +90,7 @@ export async function startFixture(over: Partial<ProcessorConfig> = {}): Promise
   };
 }
 
-export { TestClient, until };
+export { TestClient };
 
 /** A point `m` metres north of (lat, lng) (good enough at city scale). */
 export function north(lat: number, lng: number, m: number): { lat: number; lng: number } {

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABUSE_STRIKES, MAX_PAYLOAD_BYTES } from '../../src/processor/index.js';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../src/protocol/index.js';
-import { north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
+import { north, startFixture, type Fixture, type TestClient } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 const socketOf = (c: TestClient) => (c.ws as unknown as { _socket: Socket })._socket;
@@ -82,7 +83,7 @@ describe('flood control', () => {
       expect(c.of('err').every((e) => e.code === 'rate_limited')).toBe(true);
       expect(c.of('err').length).toBeGreaterThan(0);
       await bystander.sync();
-      const closeEvt = await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'fl-c'));
+      const closeEvt = await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'fl-c'));
       expect(closeEvt).toMatchObject({ reason: 'abuse' });
     } finally {
       await f.close();
@@ -94,7 +95,7 @@ describe('flood control', () => {
     try {
       const c = await f.connect('citizen', 'fl-ok');
       for (let i = 0; i < 40; i++) c.json({ t: 'loc', lat: 40 + i / 1000, lng: -73 });
-      await until(() => c.of('nearest').length === 40);
+      await waitFor(() => c.of('nearest').length === 40);
       expect(c.of('err')).toHaveLength(0);
     } finally {
       await f.close();
@@ -118,8 +119,8 @@ describe('backpressure', () => {
         c.raw(frame, false);
         if (i % 2000 === 1999) await new Promise((r) => setTimeout(r, 1));
       }
-      await until(() => f.processor.stats().citizens === 1, 15_000, 'the non-reading citizen to be closed');
-      const evt = await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'bp-c'));
+      await waitFor(() => f.processor.stats().citizens === 1, 15_000, 'the non-reading citizen to be closed');
+      const evt = await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'bp-c'));
       expect(evt).toMatchObject({ reason: 'backpressure' });
       expect(await f.metric('beacon_processor_closes_total', 'reason="backpressure"')).toBe(1);
       await bystander.sync();
@@ -152,7 +153,7 @@ describe('backpressure', () => {
       expect(await f.metric('beacon_processor_pushes_held_total')).toBeGreaterThan(0);
       expect(f.processor.stats().citizens).toBe(1); // held pushes never close it
       socketOf(c).resume();
-      await until(() => {
+      await waitFor(() => {
         const n = c.last('nearest');
         return n?.officer?.lat === last.lat && n.officer.lng === last.lng;
       }, 15_000, 'the latest position after reading again');

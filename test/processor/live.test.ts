@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haversine, roundToStep, snapToCell } from '../../src/geo/index.js';
 import { mulberry32 } from '../../load-tests/prng.js';
-import { north, startFixture, until, type Fixture, type TestClient } from './fixture.js';
+import { north, startFixture, type Fixture, type TestClient } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 
@@ -74,7 +75,7 @@ describe('live re-pushes (SPEC §3)', () => {
     o3.close();
     expect((await cB.waitFor('nearest', () => true, mB)).officer).toBeNull();
     for (const c of [o1, o2, cA, cB, cC]) c.close();
-    await until(() => f.processor.stats().busy === 0);
+    await waitFor(() => f.processor.stats().busy === 0);
   });
 
   it('records push latency in the metrics', async () => {
@@ -173,5 +174,5 @@ async function randomized(f: Fixture, precision: number): Promise<void> {
   expect(withOfficer).toBeGreaterThan(M / 4); // the scenario actually exercised officers
   if (precision > 0) expect(coarse).toBeGreaterThan(M / 8); // and the coarse view
   for (const x of [...officers, ...citizens]) x.c.close();
-  await until(() => f.processor.stats().busy === 0);
+  await waitFor(() => f.processor.stats().busy === 0);
 }

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeChannel, type SocketRecord } from '../../src/coordination/index.js';
 import { CLOSE_CODES } from '../../src/protocol/index.js';
-import { north, NODE_ID, startFixture, until, type Fixture } from './fixture.js';
+import { north, NODE_ID, startFixture, type Fixture } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => f.close());
 
 const openRecord = (profileId: string, nth = 1): Promise<SocketRecord> =>
-  until(() => f.toOrch.flatMap((m) => (m.type === 'socket.open' && m.record.profileId === profileId ? [m.record] : []))[nth - 1], 5000, `socket.open #${nth} of ${profileId}`);
+  waitFor(() => f.toOrch.flatMap((m) => (m.type === 'socket.open' && m.record.profileId === profileId ? [m.record] : []))[nth - 1], 5000, `socket.open #${nth} of ${profileId}`);
 
 describe('socket.replaced (a newer socket of the profile opened on another node)', () => {
   it('closes the named socket with bye replaced, and nothing that is not that very socket', async () => {
@@ -35,7 +36,7 @@ describe('socket.replaced (a newer socket of the profile opened on another node)
     f.bus.publish(nodeChannel(NODE_ID), { type: 'socket.replaced', record: rec });
     expect(await o.waitFor('bye')).toEqual({ t: 'bye', reason: 'replaced' });
     expect((await o.waitClosed()).code).toBe(CLOSE_CODES.replaced);
-    const close = await until(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'o-x'));
+    const close = await waitFor(() => f.toOrch.find((m) => m.type === 'socket.close' && m.record.profileId === 'o-x'));
     expect(close).toMatchObject({ reason: 'replaced', record: { at: rec.at } });
   });
 

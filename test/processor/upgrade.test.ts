@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ticketSigner } from '../../src/auth/index.js';
 import { ORCHESTRATOR_CHANNEL } from '../../src/coordination/index.js';
-import { METRICS_TOKEN, NODE_ID, startFixture, ticketClaims, TestClient, until, type Fixture } from './fixture.js';
+import { METRICS_TOKEN, NODE_ID, startFixture, ticketClaims, TestClient, type Fixture } from './fixture.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('websocket upgrade: the ticket decides, before any socket exists', () => {
   let f: Fixture;
@@ -18,7 +19,7 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     expect(c.messages[0]).toMatchObject({ t: 'hello', id: 'c-ok', role: 'citizen', zip: '10001', radius: 5000, alertRadius: 250, v: 1 });
     expect(c.messages[0]).not.toHaveProperty('windowEndsAt');
     c.close();
-    await until(() => f.processor.stats().citizens === 0);
+    await waitFor(() => f.processor.stats().citizens === 0);
   });
 
   it.each([
@@ -59,7 +60,7 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     expect(r.status).toBe(401);
     expect(JSON.parse(r.body).message).toContain('reused');
     c.close();
-    await until(() => f.processor.stats().officers === 0);
+    await waitFor(() => f.processor.stats().officers === 0);
   });
 
   it('answers 503 past MAX_SOCKETS without spending the ticket', async () => {
@@ -68,11 +69,11 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     const r = await TestClient.refused(url);
     expect(r.status).toBe(503);
     cs[0].close();
-    await until(() => f.processor.stats().busy === 2);
+    await waitFor(() => f.processor.stats().busy === 2);
     const d = await TestClient.open(url); // same ticket, now accepted
     await d.waitFor('hello');
     for (const c of [...cs, d]) c.close();
-    await until(() => f.processor.stats().busy === 0);
+    await waitFor(() => f.processor.stats().busy === 0);
   });
 
   it('serves /healthz, /metrics (METRICS_TOKEN bearer) and 404 over plain HTTP on the same port', async () => {
@@ -91,7 +92,7 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     const off = f.bus.subscribe(ORCHESTRATOR_CHANNEL, (m) => {
       if (m.type === 'node.stats') got.push(m.stats);
     });
-    await until(() => got.length > 0, 5000, 'node.stats');
+    await waitFor(() => got.length > 0, 5000, 'node.stats');
     off();
     expect(got[0]).toMatchObject({ node: 'node-test', url: f.processor.url, officers: 0, citizens: 0, busy: 0, free: 3 });
   });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, RedisBus, type RedisConnection } from '../../src/adapters/redis/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type BusMessage, type NodeStats } from '../../src/coordination/index.js';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { busContract } from '../contracts/bus.js';
+import { waitFor } from '../helpers/wait.js';
 
 const stats = (node: string, busy = 1): BusMessage => ({
   type: 'node.stats',

@@ -11,7 +11,8 @@ import {
   type RedisConnection,
 } from '../../src/adapters/redis/index.js';
 import { nodeChannel, ORCHESTRATOR_CHANNEL, type BusMessage } from '../../src/coordination/index.js';
-import { startCluster, waitFor, type RedisCluster } from '../helpers/redis-server.js';
+import { startCluster, type RedisCluster } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const msg = (node: string, busy: number): BusMessage => ({
   type: 'node.stats',

@@ -12,7 +12,8 @@ import {
   type RedisConnection,
 } from '../../src/adapters/redis/index.js';
 import type { BusMessage } from '../../src/coordination/index.js';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const msg = (busy: number): BusMessage => ({
   type: 'node.stats',

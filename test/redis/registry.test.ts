@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, RedisDirectory, RedisProcessorRegistry, redisKeys, type RedisConnection } from '../../src/adapters/redis/index.js';
 import { rendezvousOwner } from '../../src/coordination/index.js';
-import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Short timings so expiry is observable quickly; the assertions wait for conditions, not for time.
 const TIMING = { ttlMs: 1000, heartbeatMs: 200 };

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_PATHS, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { spawnNode, token, type NodeProcess } from '../distributed/nodes.js';
-import { waitFor } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 import { httpsFetch, makeCerts, type TestCerts } from '../helpers/tls.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 120_000;
 let certs: TestCerts;

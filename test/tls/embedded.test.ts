@@ -15,7 +15,8 @@ import { startEmbedded, type Embedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { HTTP_PATHS, type Role, type SocketAssignment } from '../../src/protocol/index.js';
 import { httpsFetch, makeCerts, type TestCerts } from '../helpers/tls.js';
-import { TestClient, until } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OFFICER = { lat: 40.758, lng: -73.9855 };
 const CITIZEN = { lat: 40.758 + 100 / 111_195, lng: -73.9855 };
@@ -169,10 +170,10 @@ describe('embedded mode over TLS', () => {
       ws.once('error', reject);
     });
     ws.send(JSON.stringify({ t: 'auth', token: op }));
-    expect(await until(() => frames.find((f) => f.t === 'hello'), 5000, 'the feed hello')).toMatchObject({ operator: 'ops-tls', mode: 'embedded' });
+    expect(await waitFor(() => frames.find((f) => f.t === 'hello'), 5000, 'the feed hello')).toMatchObject({ operator: 'ops-tls', mode: 'embedded' });
     ws.send(JSON.stringify({ t: 'view', w: -74.1, s: 40.6, e: -73.8, n: 40.9 }));
     // The officer of the earlier test is in the live index the feed reads.
-    const state = await until(() => frames.find((f) => f.t === 'state'), 5000, 'a state frame');
+    const state = await waitFor(() => frames.find((f) => f.t === 'state'), 5000, 'a state frame');
     expect(state).toMatchObject({ mode: 'embedded', officerTotal: 1 });
     ws.terminate();
 

@@ -11,7 +11,7 @@ import { startEmbedded } from '../../src/embedded.js';
 import { createLogger } from '../../src/log.js';
 import { spawnCaptured } from '../helpers/spawn-captured.js';
 import { httpsFetch, makeCerts, type TestCerts } from '../helpers/tls.js';
-import { until } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Spawning tsx compiles the sources: slow on a loaded machine, hence the generous limits.
 const TIMEOUT_MS = 90_000;
@@ -52,7 +52,7 @@ describe('beacon with TLS settings', { timeout: TIMEOUT_MS }, () => {
   it('prints https:// and wss://, passes the healthcheck over TLS, fails a plaintext one, stops with 0', async () => {
     const tls = { TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey };
     const p = beacon(['all'], tls);
-    const banner = await until(() => (/processor\s+wss?:\/\/\S+/.test(p.out.stdout) ? p.out.stdout : p.out.code !== null && 'exited'), TIMEOUT_MS - 20_000, 'the banner');
+    const banner = await waitFor(() => (/processor\s+wss?:\/\/\S+/.test(p.out.stdout) ? p.out.stdout : p.out.code !== null && 'exited'), TIMEOUT_MS - 20_000, 'the banner');
     expect(banner, p.out.stderr).not.toBe('exited');
     const orch = /orchestrator\s+(https:\/\/127\.0\.0\.1:(\d+))/.exec(p.out.stdout);
     const proc = /processor\s+wss:\/\/127\.0\.0\.1:(\d+)\/ws/.exec(p.out.stdout);

@@ -9,7 +9,7 @@ import { connectRedis, type RedisConnection } from '../../src/adapters/redis/ind
 import type { Logger } from '../../src/log.js';
 import { startTlsCluster, startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
-import { until } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 let certs: TestCerts;
 let redis: TlsRedis;
@@ -41,7 +41,7 @@ function connect(url: string, o: Partial<Parameters<typeof connectRedis>[0]> = {
 
 /** Waits for the connection's first error and returns it; the connection must not be ready. */
 async function refusedWith(c: RedisConnection, errors: string[]): Promise<string> {
-  const e = await until(() => errors.find((x) => x !== ''), 10_000, 'a redis error');
+  const e = await waitFor(() => errors.find((x) => x !== ''), 10_000, 'a redis error');
   expect(c.isReady).toBe(false);
   await expect(c.send(['PING'])).rejects.toThrow();
   return e;
@@ -59,7 +59,7 @@ describe('rediss:// with REDIS_TLS_CA_FILE', () => {
     const got: string[] = [];
     await sub.subscribe('beacon:tls:chan', (m) => got.push(m));
     await a.publish('beacon:tls:chan', 'hello over tls');
-    expect(await until(() => got.length > 0 && got, 5000, 'the pub/sub message')).toEqual(['hello over tls']);
+    expect(await waitFor(() => got.length > 0 && got, 5000, 'the pub/sub message')).toEqual(['hello over tls']);
   });
 
   it('refuses the server without the CA, or with an unrelated CA (certificate verification)', async () => {
@@ -109,7 +109,7 @@ describe('rediss:// Redis Cluster (REDIS_CLUSTER=1)', () => {
       const got: string[] = [];
       await b.subscribe('beacon:tls:sharded', (m) => got.push(m));
       await a.publish('beacon:tls:sharded', 'sharded over tls');
-      expect(await until(() => got.length > 0 && got, 5000, 'the sharded message')).toEqual(['sharded over tls']);
+      expect(await waitFor(() => got.length > 0 && got, 5000, 'the sharded message')).toEqual(['sharded over tls']);
 
       // The same cluster without the CA: never ready, certificate error.
       const { logger, errors } = captured();
