@@ -16,7 +16,18 @@ import { fmt, fmtRate, sink } from './stats.js';
 import { checked, intOption, parseOptions } from '../load-tests/options.js';
 
 const USAGE = 'npm run bench:geo [-- --quick] [--sizes 10000,100000,1000000] [--radius M] [--no-redis] [--no-rbush] [--out path]';
-const args = parseOptions(process.argv.slice(2), { quick: { type: 'boolean' }, sizes: { type: 'string' }, radius: { type: 'string' }, out: { type: 'string' }, 'no-redis': { type: 'boolean' }, 'no-rbush': { type: 'boolean' } }, USAGE);
+const args = parseOptions(
+  process.argv.slice(2),
+  {
+    quick: { type: 'boolean' },
+    sizes: { type: 'string' },
+    radius: { type: 'string' },
+    out: { type: 'string' },
+    'no-redis': { type: 'boolean' },
+    'no-rbush': { type: 'boolean' },
+  },
+  USAGE,
+);
 const sizes = checked(USAGE, () => (args.sizes ?? '10000,100000,1000000').split(',').map((x) => intOption('sizes', x, 0, 1, 10_000_000)));
 const quick = args.quick === true;
 const radius = checked(USAGE, () => intOption('radius', args.radius, 2000, 1, 1_000_000));
@@ -88,7 +99,14 @@ function print(results: SizeResult[]): void {
       ['redis', r.redis, r.ops.redis],
     ] as const) {
       if (!run) continue;
-      rows.push([fmt(r.officers), name, fmtRate(run.updates), fmtRate(run.nearest), run.bytesPerOfficer ? run.bytesPerOfficer.toFixed(0) : '—', `${fmt(o.updates)}/${fmt(o.nearest)} × ${o.repeats}`]);
+      rows.push([
+        fmt(r.officers),
+        name,
+        fmtRate(run.updates),
+        fmtRate(run.nearest),
+        run.bytesPerOfficer ? run.bytesPerOfficer.toFixed(0) : '—',
+        `${fmt(o.updates)}/${fmt(o.nearest)} × ${o.repeats}`,
+      ]);
     }
   }
   const w = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
@@ -107,7 +125,9 @@ function print(results: SizeResult[]): void {
   }
   const t = results.find((r) => r.officers === 100_000);
   if (t) {
-    console.log(`\ntargets at 100k (SPEC §5): updates ${fmt(t.beacon.updates.mean)}/s ${t.beacon.updates.mean >= 1e6 ? '≥' : '<'} 1M/s; nearest ${fmt(t.beacon.nearest.mean)}/s ${t.beacon.nearest.mean >= 5e5 ? '≥' : '<'} 500k/s`);
+    console.log(
+      `\ntargets at 100k (SPEC §5): updates ${fmt(t.beacon.updates.mean)}/s ${t.beacon.updates.mean >= 1e6 ? '≥' : '<'} 1M/s; nearest ${fmt(t.beacon.nearest.mean)}/s ${t.beacon.nearest.mean >= 5e5 ? '≥' : '<'} 500k/s`,
+    );
   }
 }
 
@@ -118,8 +138,20 @@ function peerJson(run: PeerRun | undefined, withBytes: boolean) {
     nearestPerSec: Math.round(run.nearest.mean),
     ...(withBytes && run.bytesPerOfficer !== undefined ? { bytesPerOfficer: Math.round(run.bytesPerOfficer) } : {}),
     detail: {
-      updates: { best: Math.round(run.updates.best), mean: Math.round(run.updates.mean), std: Math.round(run.updates.std), ops: run.updates.ops, repeats: run.updates.repeats },
-      nearest: { best: Math.round(run.nearest.best), mean: Math.round(run.nearest.mean), std: Math.round(run.nearest.std), ops: run.nearest.ops, repeats: run.nearest.repeats },
+      updates: {
+        best: Math.round(run.updates.best),
+        mean: Math.round(run.updates.mean),
+        std: Math.round(run.updates.std),
+        ops: run.updates.ops,
+        repeats: run.updates.repeats,
+      },
+      nearest: {
+        best: Math.round(run.nearest.best),
+        mean: Math.round(run.nearest.mean),
+        std: Math.round(run.nearest.std),
+        ops: run.nearest.ops,
+        repeats: run.nearest.repeats,
+      },
       ...(!withBytes && run.bytesPerOfficer !== undefined ? { bytesPerOfficer: Math.round(run.bytesPerOfficer) } : {}),
     },
   };

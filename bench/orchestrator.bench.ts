@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   const prof = args.prof ? join(HERE, 'results/prof') : null;
   const profArgs = (kind: string): string[] => (prof ? ['--cpu-prof', '--cpu-prof-dir', join(prof, kind)] : []);
 
-  console.log(`bench:orchestrator — autocannon ${seconds} s × ${connections} connections, ${tokens} citizen tokens, ${rounds} round(s)${quick ? ' (quick)' : ''}`);
+  console.log(
+    `bench:orchestrator — autocannon ${seconds} s × ${connections} connections, ${tokens} citizen tokens, ${rounds} round(s)${quick ? ' (quick)' : ''}`,
+  );
   // The figures mean little on a busy machine: the load average is printed and stored with them.
   const load0 = load();
   console.log(`node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}; each server one process of its own; load average ${load0.join(' ')}\n`);
@@ -81,7 +83,9 @@ async function main(): Promise<void> {
   const line = (name: string, x: CannonResult, ratio: string, perCore: string) =>
     `${name.padEnd(20)}${String(x.perSec).padStart(9)}${x.p50.toFixed(1).padStart(8)}${x.p99.toFixed(1).padStart(8)}${x.max.toFixed(0).padStart(7)}${(x.cpuUsPerReq?.toFixed(1) ?? '-').padStart(11)}${String(x.non2xx + x.errors + x.timeouts).padStart(6)}${ratio.padStart(8)}${perCore.padStart(10)}`;
   console.log(`\nanswer bytes: beacon ${bytes.beacon}, bare ${bytes.bare}`);
-  console.log(`${'run'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max'.padStart(7)}${'cpu µs/req'.padStart(11)}${'bad'.padStart(6)}${'× bare'.padStart(8)}${'per core'.padStart(10)}`);
+  console.log(
+    `${'run'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max'.padStart(7)}${'cpu µs/req'.padStart(11)}${'bad'.padStart(6)}${'× bare'.padStart(8)}${'per core'.padStart(10)}`,
+  );
   for (const row of rows) {
     console.log(line(`#${row.round} bare fastify`, row.bare, '—', '—'));
     console.log(line(`#${row.round} beacon`, row.beacon, row.ratio.toFixed(2), row.perCoreRatio?.toFixed(2) ?? '-'));

@@ -76,7 +76,11 @@ async function main(): Promise<void> {
       upserts: n,
       bytes: { json: Buffer.byteLength(JSON.stringify(b)), sealed: wire.sealBatch(channel, b).length },
       channel: {
-        plain: await measure(ops, REPEATS, run(() => (sink.value += (JSON.parse(JSON.stringify(b)) as CellBatch).u.length))),
+        plain: await measure(
+          ops,
+          REPEATS,
+          run(() => (sink.value += (JSON.parse(JSON.stringify(b)) as CellBatch).u.length)),
+        ),
         sealed: await measure(
           ops,
           REPEATS,
@@ -105,15 +109,23 @@ async function main(): Promise<void> {
         ),
       },
       snapshotRead: {
-        plain: await measure(ops, REPEATS, run(() => {
-          for (const v of plainValues) sink.value += (JSON.parse(v) as unknown[]).length;
-        })),
-        sealed: await measure(ops, REPEATS, run(() => {
-          for (let j = 0; j < sealedValues.length; j++) {
-            const o = wire.sealer.open(sealedValues[j], `s:${key}\n${fields[j]}`);
-            if (o.ok) sink.value += (JSON.parse(o.text) as unknown[]).length;
-          }
-        })),
+        plain: await measure(
+          ops,
+          REPEATS,
+          run(() => {
+            for (const v of plainValues) sink.value += (JSON.parse(v) as unknown[]).length;
+          }),
+        ),
+        sealed: await measure(
+          ops,
+          REPEATS,
+          run(() => {
+            for (let j = 0; j < sealedValues.length; j++) {
+              const o = wire.sealer.open(sealedValues[j], `s:${key}\n${fields[j]}`);
+              if (o.ok) sink.value += (JSON.parse(o.text) as unknown[]).length;
+            }
+          }),
+        ),
       },
     };
     rows.push(row);
@@ -158,8 +170,20 @@ function print(rows: Row[]): void {
 }
 
 function write(rows: Row[]): void {
-  const detail = (r: Rate) => ({ usPerBatch: +us(r).toFixed(3), usPerBatchBest: +usBest(r).toFixed(3), batchesPerSec: Math.round(r.mean), std: Math.round(r.std), ops: r.ops, repeats: r.repeats });
-  const path = (p: Path) => ({ plain: detail(p.plain), sealed: detail(p.sealed), ratio: +(us(p.sealed) / us(p.plain)).toFixed(2), extraUs: +(us(p.sealed) - us(p.plain)).toFixed(3) });
+  const detail = (r: Rate) => ({
+    usPerBatch: +us(r).toFixed(3),
+    usPerBatchBest: +usBest(r).toFixed(3),
+    batchesPerSec: Math.round(r.mean),
+    std: Math.round(r.std),
+    ops: r.ops,
+    repeats: r.repeats,
+  });
+  const path = (p: Path) => ({
+    plain: detail(p.plain),
+    sealed: detail(p.sealed),
+    ratio: +(us(p.sealed) / us(p.plain)).toFixed(2),
+    extraUs: +(us(p.sealed) - us(p.plain)).toFixed(3),
+  });
   const doc = {
     meta: {
       at: new Date().toISOString(),
@@ -168,7 +192,13 @@ function write(rows: Row[]): void {
       quick,
       paths: Object.fromEntries(PATHS),
     },
-    results: rows.map((r) => ({ upserts: r.upserts, messageBytes: r.bytes, channel: path(r.channel), publish: path(r.publish), snapshotRead: path(r.snapshotRead) })),
+    results: rows.map((r) => ({
+      upserts: r.upserts,
+      messageBytes: r.bytes,
+      channel: path(r.channel),
+      publish: path(r.publish),
+      snapshotRead: path(r.snapshotRead),
+    })),
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');

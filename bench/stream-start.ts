@@ -107,7 +107,8 @@ const quantile = (xs: number[], q: number) => {
 };
 
 const root = join(parent, `beacon-bench-stream-${process.pid}`);
-const results: { case: string; segments: number; bytes: number; lines: number; idsInWindow: number; openMs: { median: number; min: number; max: number } }[] = [];
+const results: { case: string; segments: number; bytes: number; lines: number; idsInWindow: number; openMs: { median: number; min: number; max: number } }[] =
+  [];
 try {
   for (const c of CASES) {
     const dir = join(root, c.name.replace(/\W+/g, '-'), 'established');
@@ -115,7 +116,8 @@ try {
     const { lines, bytes } = c.bytes ? generate(dir, c) : { lines: 0, bytes: 0 };
     // Flushed before timing, as an old history would be (else fsyncs at open wait for it).
     execFileSync('sync');
-    if (c.bytes) process.stderr.write(`generated ${c.name}: ${(bytes / MB).toFixed(0)} MiB, ${lines} lines in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (c.bytes)
+      process.stderr.write(`generated ${c.name}: ${(bytes / MB).toFixed(0)} MiB, ${lines} lines in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     let idsInWindow = 0;
     const times: number[] = [];
     for (let i = -1; i < OPENS; i++) {
@@ -142,8 +144,12 @@ try {
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
-console.log(`FileConnectionStream.open(), ${OPENS} opens per case${cold ? ', page cache dropped before each' : ', warm page cache'}; window ${WINDOW / 60_000} min\n`);
-console.log(`${'history'.padEnd(22)}${pad('segments', 9)}${pad('MiB', 8)}${pad('lines', 11)}${pad('ids kept', 9)}${pad('median ms', 11)}${pad('min ms', 9)}${pad('max ms', 9)}`);
+console.log(
+  `FileConnectionStream.open(), ${OPENS} opens per case${cold ? ', page cache dropped before each' : ', warm page cache'}; window ${WINDOW / 60_000} min\n`,
+);
+console.log(
+  `${'history'.padEnd(22)}${pad('segments', 9)}${pad('MiB', 8)}${pad('lines', 11)}${pad('ids kept', 9)}${pad('median ms', 11)}${pad('min ms', 9)}${pad('max ms', 9)}`,
+);
 for (const r of results) {
   console.log(
     `${r.case.padEnd(22)}${pad(r.segments, 9)}${pad((r.bytes / MB).toFixed(1), 8)}${pad(r.lines, 11)}${pad(r.idsInWindow, 9)}${pad(r.openMs.median.toFixed(2), 11)}${pad(r.openMs.min.toFixed(2), 9)}${pad(r.openMs.max.toFixed(2), 9)}`,
@@ -152,6 +158,23 @@ for (const r of results) {
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  JSON.stringify({ meta: { at: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', quick, cold, opens: OPENS, dir: parent, dedupeWindowMs: WINDOW, clock: new Date(NOW).toISOString() }, results }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      meta: {
+        at: new Date().toISOString(),
+        node: process.version,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        quick,
+        cold,
+        opens: OPENS,
+        dir: parent,
+        dedupeWindowMs: WINDOW,
+        clock: new Date(NOW).toISOString(),
+      },
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
 );
 console.log(`\nwrote ${out}`);

@@ -84,7 +84,31 @@ const intIn = (name: string, raw: string, min: number, max: number): number => {
 };
 
 const FLAGS = ['no-echo', 'ignore-fd-limit', 'quiet', 'help', 'lean'] as const;
-const VALUED = ['mode', 'officers', 'citizens', 'duration', 'warmup', 'rate', 'officer-rate', 'target', 'metrics-url', 'processors', 'jwt-secret', 'seed', 'workers', 'encoding', 'capacity', 'echo-duration', 'assign-seconds', 'assign-connections', 'sockets', 'sources', 'connect-concurrency', 'out', 'area'] as const;
+const VALUED = [
+  'mode',
+  'officers',
+  'citizens',
+  'duration',
+  'warmup',
+  'rate',
+  'officer-rate',
+  'target',
+  'metrics-url',
+  'processors',
+  'jwt-secret',
+  'seed',
+  'workers',
+  'encoding',
+  'capacity',
+  'echo-duration',
+  'assign-seconds',
+  'assign-connections',
+  'sockets',
+  'sources',
+  'connect-concurrency',
+  'out',
+  'area',
+] as const;
 const OPTIONS = Object.fromEntries([...FLAGS.map((f) => [f, { type: 'boolean' }] as const), ...VALUED.map((v) => [v, { type: 'string' }] as const)]);
 
 /** The command line as option → value ('true' for a flag), strict: unknown options and missing values are errors. */
@@ -114,10 +138,12 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   const durationS = raw.duration === undefined ? 20 : intIn('duration', raw.duration, 1, 3600);
   const citizens = raw.citizens === undefined ? 400 : intIn('citizens', raw.citizens, 0, 1_000_000);
   const rate = raw.rate === undefined ? undefined : intIn('rate', raw.rate, 1, 2_000_000);
-  if (rate !== undefined && citizens > 0 && rate > citizens * 10) throw new ArgsError(`--rate ${rate} asks more than 10 loc/s per citizen; the server rate-limits each socket (MSG_RATE_PER_S)`);
+  if (rate !== undefined && citizens > 0 && rate > citizens * 10)
+    throw new ArgsError(`--rate ${rate} asks more than 10 loc/s per citizen; the server rate-limits each socket (MSG_RATE_PER_S)`);
   const officers = raw.officers === undefined ? 100 : intIn('officers', raw.officers, 0, 1_000_000);
   const officerRate = raw['officer-rate'] === undefined ? undefined : intIn('officer-rate', raw['officer-rate'], 1, 2_000_000);
-  if (officerRate !== undefined && officers > 0 && officerRate > officers * 10) throw new ArgsError(`--officer-rate ${officerRate} asks more than 10 loc/s per officer; the server rate-limits each socket (MSG_RATE_PER_S)`);
+  if (officerRate !== undefined && officers > 0 && officerRate > officers * 10)
+    throw new ArgsError(`--officer-rate ${officerRate} asks more than 10 loc/s per officer; the server rate-limits each socket (MSG_RATE_PER_S)`);
   const out: LoadArgs = {
     mode,
     officers,

@@ -53,7 +53,11 @@ export async function assignRequests(secret: Uint8Array, idPrefix: string, seed:
   for (let i = 0; i < n; i++) {
     const p = placeDevice(r);
     const token = await mintToken(secret, 'citizen', `${idPrefix}a${i}`);
-    out.push({ method: 'GET', path: `${HTTP_PATHS.citizenSocket}?lat=${p.lat.toFixed(6)}&lng=${p.lng.toFixed(6)}`, headers: { authorization: `Bearer ${token}` } });
+    out.push({
+      method: 'GET',
+      path: `${HTTP_PATHS.citizenSocket}?lat=${p.lat.toFixed(6)}&lng=${p.lng.toFixed(6)}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
   }
   return out;
 }
@@ -69,7 +73,9 @@ export interface CannonOptions {
 export async function cannon(t: Target, requests: autocannon.Request[], o: CannonOptions): Promise<CannonResult> {
   const cpu0 = t.pid ? sampleProc(t.pid)?.cpuS : undefined;
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
-    const inst = autocannon({ url: t.url, connections: o.connections, duration: o.seconds, timeout: 10, requests }, (err, res) => (err ? reject(err) : resolve(res)));
+    const inst = autocannon({ url: t.url, connections: o.connections, duration: o.seconds, timeout: 10, requests }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
     o.signal?.addEventListener('abort', () => inst.stop(), { once: true });
   });
   const cpu1 = t.pid ? sampleProc(t.pid)?.cpuS : undefined;
@@ -88,7 +94,12 @@ export async function cannon(t: Target, requests: autocannon.Request[], o: Canno
 }
 
 /** Beacon and the bare peer with the same requests, one after the other (`bareFirst` swaps the order). */
-export async function compareWithBare(beacon: Target, bare: Target, requests: autocannon.Request[], o: CannonOptions & { bareFirst?: boolean }): Promise<Comparison> {
+export async function compareWithBare(
+  beacon: Target,
+  bare: Target,
+  requests: autocannon.Request[],
+  o: CannonOptions & { bareFirst?: boolean },
+): Promise<Comparison> {
   let b: CannonResult | undefined;
   if (o.bareFirst) b = await cannon(bare, requests, o);
   const z = await cannon(beacon, requests, o);

@@ -28,7 +28,10 @@ function lineChart(title: string, unit: string, series: Series[]): string {
   const x = (v: number): number => PAD.l + ((v - xMin) / (xMax - xMin)) * (W - PAD.l - PAD.r);
   const y = (v: number): number => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b);
   const grid = [0, 0.25, 0.5, 0.75, 1]
-    .map((g) => `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(g * yMax)}" y2="${y(g * yMax)}" stroke="#ddd"/><text x="${PAD.l - 6}" y="${y(g * yMax) + 4}" text-anchor="end">${+(g * yMax).toPrecision(3)}</text>`)
+    .map(
+      (g) =>
+        `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(g * yMax)}" y2="${y(g * yMax)}" stroke="#ddd"/><text x="${PAD.l - 6}" y="${y(g * yMax) + 4}" text-anchor="end">${+(g * yMax).toPrecision(3)}</text>`,
+    )
     .join('');
   const paths = series
     .map((s, i) => {

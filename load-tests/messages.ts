@@ -65,15 +65,39 @@ export interface Counters {
 }
 
 export const emptyCounters = (): Counters => ({
-  connected: 0, disconnected: 0, locSent: 0, officerLocSent: 0, answers: 0, pushes: 0, pushesCoarse: 0, near: 0, framesIn: 0, framesOut: 0,
-  errFrames: 0, assignFailures: 0, connectFailures: 0, refusals: 0, drops: 0, retries: 0, unanswered: 0, pongs: 0,
+  connected: 0,
+  disconnected: 0,
+  locSent: 0,
+  officerLocSent: 0,
+  answers: 0,
+  pushes: 0,
+  pushesCoarse: 0,
+  near: 0,
+  framesIn: 0,
+  framesOut: 0,
+  errFrames: 0,
+  assignFailures: 0,
+  connectFailures: 0,
+  refusals: 0,
+  drops: 0,
+  retries: 0,
+  unanswered: 0,
+  pongs: 0,
 });
 
 export type HistName = 'assign' | 'connect' | 'loc' | 'move';
 
 export type FromWorker =
   | { type: 'ready'; workerId: number }
-  | { type: 'stats'; workerId: number; phase: Phase; counters: Counters; hists: Partial<Record<HistName, string>>; elu: number; errCodes: Record<string, number> }
+  | {
+      type: 'stats';
+      workerId: number;
+      phase: Phase;
+      counters: Counters;
+      hists: Partial<Record<HistName, string>>;
+      elu: number;
+      errCodes: Record<string, number>;
+    }
   | { type: 'connected'; workerId: number; ok: number; failed: number }
   | { type: 'stopped'; workerId: number }
   | { type: 'fatal'; workerId: number; message: string };

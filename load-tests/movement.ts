@@ -29,7 +29,17 @@ export function newCitizen(r: Random, meanIntervalMs?: number, area: Area = NYC)
   // off: otherwise walking citizens would report every ~7 s whatever rate was asked for.
   const [minI, maxI] = meanIntervalMs ? [meanIntervalMs * 0.5, meanIntervalMs * 1.5] : [2000, 5000];
   const reportDistanceM = meanIntervalMs ? 0 : 10;
-  return { lat: p.lat, lng: p.lng, heading: r() * 2 * Math.PI, speed: uniform(r, 1.1, 1.7), minIntervalMs: minI, maxIntervalMs: maxI, reportDistanceM, bounds: p.bounds, r };
+  return {
+    lat: p.lat,
+    lng: p.lng,
+    heading: r() * 2 * Math.PI,
+    speed: uniform(r, 1.1, 1.7),
+    minIntervalMs: minI,
+    maxIntervalMs: maxI,
+    reportDistanceM,
+    bounds: p.bounds,
+    r,
+  };
 }
 
 /** `meanIntervalMs` (from --officer-rate): report every 0.5–1.5 × it instead of every 1–3 s. */
@@ -37,7 +47,17 @@ export function newOfficer(r: Random, area: Area = NYC, meanIntervalMs?: number)
   const p = area.placeOfficer(r);
   const driving = r() < 0.6;
   const [minI, maxI] = meanIntervalMs ? [meanIntervalMs * 0.5, meanIntervalMs * 1.5] : [1000, 3000];
-  return { lat: p.lat, lng: p.lng, heading: r() * 2 * Math.PI, speed: driving ? uniform(r, 8, 14) : uniform(r, 1.2, 1.6), minIntervalMs: minI, maxIntervalMs: maxI, reportDistanceM: 0, bounds: p.bounds, r };
+  return {
+    lat: p.lat,
+    lng: p.lng,
+    heading: r() * 2 * Math.PI,
+    speed: driving ? uniform(r, 8, 14) : uniform(r, 1.2, 1.6),
+    minIntervalMs: minI,
+    maxIntervalMs: maxI,
+    reportDistanceM: 0,
+    bounds: p.bounds,
+    r,
+  };
 }
 
 /** The wait before the next report: the drawn interval, or sooner when the distance trigger fires. */

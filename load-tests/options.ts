@@ -8,7 +8,11 @@ type WithHelp<O> = O & { help: { type: 'boolean'; short: 'h' } };
 type Config<O> = { args: string[]; options: WithHelp<O>; strict: true; allowPositionals: false };
 
 /** The parsed values; a usage error prints the message and `usage` and exits 2; `--help` prints usage and exits 0. */
-export function parseOptions<const O extends OptionSpec>(argv: readonly string[], options: O, usage: string): ReturnType<typeof parseArgs<Config<O>>>['values'] {
+export function parseOptions<const O extends OptionSpec>(
+  argv: readonly string[],
+  options: O,
+  usage: string,
+): ReturnType<typeof parseArgs<Config<O>>>['values'] {
   const config: Config<O> = {
     args: argv.filter((a) => a !== '--'),
     options: { ...options, help: { type: 'boolean', short: 'h' } },
@@ -32,7 +36,8 @@ export function parseOptions<const O extends OptionSpec>(argv: readonly string[]
 export function intOption(name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
   if (raw === undefined) return dflt;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} needs an integer in [${min}, ${max}], not ${JSON.stringify(raw)}`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} needs an integer in [${min}, ${max}], not ${JSON.stringify(raw)}`);
   return n;
 }
 

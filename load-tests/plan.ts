@@ -34,7 +34,10 @@ export function checkFds(args: LoadArgs, sockets: number, gen: { processes: bool
   // A processor past MAX_SOCKETS (set under the limit, see main) refuses the upgrade: those count as failures, the run goes on.
   // Busiest node ÷ mean from shard-balance.ts: up to ~1.3 over NYC's ~200 zips, ~1.05 over the US.
   const skew = args.area === 'us' ? 1.06 : 1.3;
-  if (args.processors !== undefined && (sockets * skew) / args.processors > lim.soft - 1000) log(`warning: ${sockets} sockets over ${args.processors} processors: the zip shards are uneven (busiest node ~${skew} × the mean over ${args.area === 'us' ? 'the US' : 'NYC'}), a processor may reach its ${lim.soft - 1000} socket cap; more --processors or --area us avoid it`);
+  if (args.processors !== undefined && (sockets * skew) / args.processors > lim.soft - 1000)
+    log(
+      `warning: ${sockets} sockets over ${args.processors} processors: the zip shards are uneven (busiest node ~${skew} × the mean over ${args.area === 'us' ? 'the US' : 'NYC'}), a processor may reach its ${lim.soft - 1000} socket cap; more --processors or --area us avoid it`,
+    );
   if (need <= lim.soft) return;
   const msg =
     `This run opens ~${sockets} sockets: ~${need} file descriptors in ${gen.processes ? 'each generator process' : 'this process'}` +

@@ -281,7 +281,8 @@ export async function runPool(o: PoolOptions): Promise<PoolResult> {
     const ok = await waitUntil(() => connectedWorkers === nWorkers, o.connectTimeoutMs);
     connectSeconds = (performance.now() - phaseStart) / 1000;
     if (fatal) throw new Error(`generator worker failed: ${fatal}`);
-    if (!ok && !o.signal.aborted) o.log(`\nconnect phase cut at ${Math.round(o.connectTimeoutMs / 1000)} s: ${connectedOk} sockets up, still connecting the rest`);
+    if (!ok && !o.signal.aborted)
+      o.log(`\nconnect phase cut at ${Math.round(o.connectTimeoutMs / 1000)} s: ${connectedOk} sockets up, still connecting the rest`);
     await sleep(1000, o.signal); // let the officers' first positions settle into the index
     for (const step of o.phases) {
       if (o.signal.aborted) break;
@@ -324,7 +325,13 @@ function startThread(init: WorkerInit): Worker {
 function startProcess(init: WorkerInit, officersTotal: number): ChildProcess {
   const prof = process.env.LOAD_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_WORKER_PROF}`] : [];
   // 'advanced': the token secret is a Uint8Array. The ring is not sent (it cannot cross processes).
-  const p = track(fork(fileURLToPath(new URL('./worker-proc.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const p = track(
+    fork(fileURLToPath(new URL('./worker-proc.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx', ...prof],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const { ring: _r, ringSeq: _s, ...rest } = init;
   const m: ProcessInitMessage = { type: 'init', init: rest, officersTotal };
   p.send(m);

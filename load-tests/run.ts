@@ -108,7 +108,9 @@ async function main(): Promise<number> {
         processorEnv: { MAX_SOCKETS: String(cap) },
       });
       target = deployment.orchestrator.url;
-      log(`  orchestrator ${target} (pid ${deployment.orchestrator.pid}); ${deployment.processors.map((p) => `${p.node} pid ${p.pid}`).join(', ')}; redis ${deployment.redisUrl} (dir ${deployment.redisDir})`);
+      log(
+        `  orchestrator ${target} (pid ${deployment.orchestrator.pid}); ${deployment.processors.map((p) => `${p.node} pid ${p.pid}`).join(', ')}; redis ${deployment.redisUrl} (dir ${deployment.redisDir})`,
+      );
     } else if (!target) {
       log('starting embedded Beacon (child process, free ports)…');
       beacon = await startChild('beacon', {
@@ -164,12 +166,26 @@ async function main(): Promise<number> {
       const snaps: Partial<Record<'start' | 'holdStart' | 'holdEnd', FleetSnapshot>> = {};
       if (deployment) snaps.start = await snapshotFleet(deployment);
       const lim = fdLimit();
-      if (lim) log(`open-file limit ${lim.soft} (hard ${lim.hard}): each side holds one descriptor per socket, so this machine tops out near ${Math.max(0, lim.soft - 512)} sockets per process; raise it with  ulimit -n <n>  before the run`);
+      if (lim)
+        log(
+          `open-file limit ${lim.soft} (hard ${lim.hard}): each side holds one descriptor per socket, so this machine tops out near ${Math.max(0, lim.soft - 512)} sockets per process; raise it with  ulimit -n <n>  before the run`,
+        );
       log(`connection scale: ${args.sockets} idle sockets heartbeating every 30 s, over ${base.sourceAddresses.length || 1} source address(es)…`);
       const onPhase = async (_ended: Phase, next: Phase | undefined): Promise<void> => {
         if (deployment) snaps[next ? 'holdStart' : 'holdEnd'] = await snapshotFleet(deployment);
       };
-      const pool = await runPool({ ...base, run: 'connections', mode: 'connections', target, officers: 0, citizens: args.sockets, phases: [{ phase: 'hold', seconds: args.durationS }], sampler, heartbeatMs: 30_000, onPhase });
+      const pool = await runPool({
+        ...base,
+        run: 'connections',
+        mode: 'connections',
+        target,
+        officers: 0,
+        citizens: args.sockets,
+        phases: [{ phase: 'hold', seconds: args.durationS }],
+        sampler,
+        heartbeatMs: 30_000,
+        onPhase,
+      });
       const hold = pool.phases.hold;
       const after = hold?.serverRssMax || sampler.last?.rssBytes || null;
       results.connections = {
@@ -188,11 +204,22 @@ async function main(): Promise<number> {
       };
       if (snaps.start && snaps.holdEnd) {
         const nodes = perNode(snaps.start, snaps.holdEnd).filter((n) => n.node !== 'orchestrator');
-        results.connections.perNode = nodes.map(({ node, sockets, rssBytes, rssPerSocketBytes, grossPerSocketBytes }) => ({ node, sockets, rssBytes, rssPerSocketBytes, grossPerSocketBytes }));
+        results.connections.perNode = nodes.map(({ node, sockets, rssBytes, rssPerSocketBytes, grossPerSocketBytes }) => ({
+          node,
+          sockets,
+          rssBytes,
+          rssPerSocketBytes,
+          grossPerSocketBytes,
+        }));
         results.connections.devicesPerNode = devicesPerNode(nodes);
         const hold = snaps.holdStart ? redisFigures(snaps.holdStart, snaps.holdEnd) : undefined;
         const conn = redisFigures(snaps.start, snaps.holdStart ?? snaps.holdEnd);
-        results.redis = { usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null, usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null, opsPerSec: hold?.opsPerSec ?? null, connectOpsPerSec: conn.opsPerSec };
+        results.redis = {
+          usedMemoryBytes: snaps.holdEnd.redis.used_memory ?? null,
+          usedMemoryBeforeBytes: snaps.start.redis.used_memory ?? null,
+          opsPerSec: hold?.opsPerSec ?? null,
+          connectOpsPerSec: conn.opsPerSec,
+        };
       }
       finishCommon(results, pool, undefined, args, gen.workers);
     } else {
@@ -203,7 +230,11 @@ async function main(): Promise<number> {
         const fc = await startChild('fastify');
         children.push(fc);
         try {
-          const c = await compareWithBare({ url: target, pid: beacon?.pid }, { url: fc.url, pid: fc.pid }, reqs, { seconds: args.assignSeconds, connections: args.assignConnections, signal: abort.signal });
+          const c = await compareWithBare({ url: target, pid: beacon?.pid }, { url: fc.url, pid: fc.pid }, reqs, {
+            seconds: args.assignSeconds,
+            connections: args.assignConnections,
+            signal: abort.signal,
+          });
           results.assign = { ...c.beacon, errors: c.beacon.errors + c.beacon.timeouts, fastify: c.bare, fastifyRatio: c.ratio, perCoreRatio: c.perCoreRatio };
         } finally {
           await stopChild(fc);
@@ -217,7 +248,20 @@ async function main(): Promise<number> {
       const onPhase = async (ended: Phase, next: Phase | undefined): Promise<void> => {
         if (deployment && (next === 'steady' || ended === 'steady')) steadySnaps.push(await snapshotFleet(deployment));
       };
-      const pool = abort.signal.aborted ? undefined : await runPool({ ...base, run: 'beacon', mode: 'beacon', target, officers: args.officers, citizens: args.citizens, phases, sampler, heartbeatMs: 30_000, onPhase });
+      const pool = abort.signal.aborted
+        ? undefined
+        : await runPool({
+            ...base,
+            run: 'beacon',
+            mode: 'beacon',
+            target,
+            officers: args.officers,
+            citizens: args.citizens,
+            phases,
+            sampler,
+            heartbeatMs: 30_000,
+            onPhase,
+          });
       if (pool && steadySnaps.length === 2) results.distributed = distributedFigures(steadySnaps[0], steadySnaps[1], pool, args.processors ?? 0);
 
       // 3. The same generator against a bare uWS echo server, same socket count.
@@ -231,7 +275,17 @@ async function main(): Promise<number> {
         try {
           log(`echo baseline: ${sockets} sockets on bare uWS (${echo.url})…`);
           const ePhases = loadPhases(args, args.echoDurationS);
-          echoPool = await runPool({ ...base, run: 'echo', mode: 'echo', target: echo.url, officers: args.officers, citizens: args.citizens, phases: ePhases, sampler: new ServerSampler({ pid: echo.pid }), heartbeatMs: 0 });
+          echoPool = await runPool({
+            ...base,
+            run: 'echo',
+            mode: 'echo',
+            target: echo.url,
+            officers: args.officers,
+            citizens: args.citizens,
+            phases: ePhases,
+            sampler: new ServerSampler({ pid: echo.pid }),
+            heartbeatMs: 0,
+          });
         } finally {
           await stopChild(echo);
         }
@@ -249,7 +303,13 @@ async function main(): Promise<number> {
     await deployment?.stop(20_000).catch(() => {});
   }
 
-  results.shards = shardReport(args.area, args.seed, args.mode === 'connections' ? 0 : args.officers, args.mode === 'connections' ? args.sockets : args.citizens, [2, 3, 4, 5, 6, 7, 8].map(clusterIds));
+  results.shards = shardReport(
+    args.area,
+    args.seed,
+    args.mode === 'connections' ? 0 : args.officers,
+    args.mode === 'connections' ? args.sockets : args.citizens,
+    [2, 3, 4, 5, 6, 7, 8].map(clusterIds),
+  );
   results.aborted ||= abort.signal.aborted;
   results.finishedAt = new Date().toISOString();
   results.timeline = timeline;
@@ -310,7 +370,15 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
     : null;
   const beaconCap = cap ? perSec(cap.counters.answers, cap.seconds) : 0;
   const echoCap = eCap ? perSec(eCap.counters.answers, eCap.seconds) : null;
-  r.capacity = cap ? { beaconPerSec: beaconCap, echoPerSec: echoCap, offeredCapPerSec: Math.round((args.citizens * 1000) / CAPACITY_GAP_MS), locToNearest: summarize(cap.hists.loc), echoRtt: eCap ? summarize(eCap.hists.loc) : null } : null;
+  r.capacity = cap
+    ? {
+        beaconPerSec: beaconCap,
+        echoPerSec: echoCap,
+        offeredCapPerSec: Math.round((args.citizens * 1000) / CAPACITY_GAP_MS),
+        locToNearest: summarize(cap.hists.loc),
+        echoRtt: eCap ? summarize(eCap.hists.loc) : null,
+      }
+    : null;
   const ratio = (a: number, b: number | null | undefined): number | null => (b ? Math.round((a / b) * 1000) / 1000 : null);
   r.echoRatioSteady = r.throughput && r.echo ? ratio(r.throughput.answersPerSec, r.echo.answersPerSec) : null;
   r.echoRatio = cap && echoCap ? ratio(beaconCap, echoCap) : r.echoRatioSteady;
@@ -318,9 +386,19 @@ function finishCommon(r: Partial<Results>, pool: PoolResult, echo: PoolResult | 
   const measured = steady ?? pool.phases.hold;
   r.server = { cpuCoresAvg: avg(measured?.serverCpu ?? []), rssMaxBytes: Math.max(0, ...Object.values(pool.phases).map((a) => a?.serverRssMax ?? 0)) || null };
   const eluMax = Math.max(0, ...Object.values(pool.phases).map((a) => a?.eluMax ?? 0));
-  r.generator = { workers: generators, cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100, eluMax: Math.round(eluMax * 100) / 100, saturated: (steady?.eluMax ?? 0) > 0.9, capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9, cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null };
+  r.generator = {
+    workers: generators,
+    cpuCoresAvg: Math.round((measured?.genCpuCores ?? 0) * 100) / 100,
+    eluMax: Math.round(eluMax * 100) / 100,
+    saturated: (steady?.eluMax ?? 0) > 0.9,
+    capacitySaturated: Math.max(cap?.eluMax ?? 0, echo?.phases.capacity?.eluMax ?? 0) > 0.9,
+    cpuCoresCapacity: cap ? Math.round(cap.genCpuCores * 100) / 100 : null,
+  };
   r.histograms = histBins(steady);
-  r.cpuPerFrame = { beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) }, echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null };
+  r.cpuPerFrame = {
+    beacon: { steady: frameCpu(steady), capacity: frameCpu(cap) },
+    echo: echo ? { steady: frameCpu(eSteady), capacity: frameCpu(eCap) } : null,
+  };
 }
 
 /** The steady phase of a --processors load run: per node, replication and Redis per officer update. */

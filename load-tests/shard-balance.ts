@@ -67,7 +67,13 @@ export function balanceOver(perZip: Map<string, number>, ids: readonly string[])
   const perNode = [...share.values()];
   const maxDevices = Math.max(0, ...perNode.map((s) => s.devices));
   const meanDevices = ids.length ? total / ids.length : 0;
-  return { processors: ids.length, maxOverMean: meanDevices ? Math.round((maxDevices / meanDevices) * 1000) / 1000 : 0, maxDevices, meanDevices: Math.round(meanDevices), perNode };
+  return {
+    processors: ids.length,
+    maxOverMean: meanDevices ? Math.round((maxDevices / meanDevices) * 1000) / 1000 : 0,
+    maxDevices,
+    meanDevices: Math.round(meanDevices),
+    perNode,
+  };
 }
 
 export const clusterIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `p${i + 1}`);
@@ -85,8 +91,13 @@ export function shardReport(area: AreaName, seed: number, officers: number, citi
 }
 
 export function shardTable(r: ShardReport): string {
-  const lines = [`shard balance (${r.area}, ${r.devices} devices, ${r.officers} officers, ${r.zips} zips, fullest zip ${r.maxZipDevices}): rendezvous over zips`];
-  for (const b of r.balance) lines.push(`  ${String(b.processors).padStart(2)} nodes: max ${b.maxDevices} / mean ${b.meanDevices} = ${b.maxOverMean.toFixed(3)}   [${b.perNode.map((s) => `${s.node} ${s.devices}`).join(', ')}]`);
+  const lines = [
+    `shard balance (${r.area}, ${r.devices} devices, ${r.officers} officers, ${r.zips} zips, fullest zip ${r.maxZipDevices}): rendezvous over zips`,
+  ];
+  for (const b of r.balance)
+    lines.push(
+      `  ${String(b.processors).padStart(2)} nodes: max ${b.maxDevices} / mean ${b.meanDevices} = ${b.maxOverMean.toFixed(3)}   [${b.perNode.map((s) => `${s.node} ${s.devices}`).join(', ')}]`,
+    );
   return lines.join('\n');
 }
 
@@ -95,7 +106,14 @@ const USAGE = 'tsx load-tests/shard-balance.ts [--processors N] [--devices D] [-
 function main(argv: string[]): number {
   const opt = parseOptions(
     argv,
-    { processors: { type: 'string' }, devices: { type: 'string' }, officers: { type: 'string' }, area: { type: 'string' }, seed: { type: 'string' }, ids: { type: 'string' } },
+    {
+      processors: { type: 'string' },
+      devices: { type: 'string' },
+      officers: { type: 'string' },
+      area: { type: 'string' },
+      seed: { type: 'string' },
+      ids: { type: 'string' },
+    },
     USAGE,
   );
   try {

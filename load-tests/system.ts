@@ -6,7 +6,9 @@ import { HTTP_PATHS } from '../src/protocol/index.js';
 /** Soft and hard RLIMIT_NOFILE of this process (Linux), or undefined elsewhere. */
 export function fdLimit(): { soft: number; hard: number } | undefined {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const m = line && /Max open files\s+(\S+)\s+(\S+)/.exec(line);
     if (!m) return undefined;
     const n = (s: string): number => (s === 'unlimited' ? Infinity : Number(s));

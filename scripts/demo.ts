@@ -48,7 +48,10 @@ class Device {
   }
 
   /** The first message (received at any time) of type `t` that satisfies `pred`. */
-  async next<T extends ServerMessage['t']>(t: T, pred: (m: Extract<ServerMessage, { t: T }>) => boolean = () => true): Promise<Extract<ServerMessage, { t: T }>> {
+  async next<T extends ServerMessage['t']>(
+    t: T,
+    pred: (m: Extract<ServerMessage, { t: T }>) => boolean = () => true,
+  ): Promise<Extract<ServerMessage, { t: T }>> {
     const end = Date.now() + STEP_TIMEOUT_MS;
     for (;;) {
       const m = this.inbox.find((x) => x.t === t && pred(x as Extract<ServerMessage, { t: T }>));
@@ -112,7 +115,10 @@ async function main(): Promise<void> {
     const officer = await Device.open('officer', oa.url);
     devices.push(officer);
     const hello = await officer.next('hello');
-    say('officer', `socket open; available until ${hello.windowEndsAt ? new Date(hello.windowEndsAt).toLocaleTimeString() : '?'}, search radius ${hello.radius} m`);
+    say(
+      'officer',
+      `socket open; available until ${hello.windowEndsAt ? new Date(hello.windowEndsAt).toLocaleTimeString() : '?'}, search radius ${hello.radius} m`,
+    );
     officer.send({ t: 'loc', ...OFFICER_POS });
     say('officer', 'streams its position (loc) near Times Square');
 
@@ -125,7 +131,10 @@ async function main(): Promise<void> {
     say('citizen', 'streams its position (loc), ~120 m north');
 
     const nearest = await citizen.next('nearest', (m) => m.officer?.id === 'officer-diaz');
-    say('citizen', `← nearest: ${nearest.officer?.profile.name} (badge ${nearest.officer?.profile.badge}, ${nearest.officer?.profile.precinct}) at ${Math.round(nearest.dist ?? 0)} m`);
+    say(
+      'citizen',
+      `← nearest: ${nearest.officer?.profile.name} (badge ${nearest.officer?.profile.badge}, ${nearest.officer?.profile.precinct}) at ${Math.round(nearest.dist ?? 0)} m`,
+    );
     const near = await citizen.next('near', (m) => m.officer.id === 'officer-diaz');
     say('citizen', `← near: ${near.officer.profile.name} is within the alert radius (${Math.round(near.dist)} m)`);
 
@@ -147,7 +156,9 @@ async function main(): Promise<void> {
     say('officer', `← conn ${oc.status}: ${oc.officerId} ⇄ ${oc.citizenId}`);
     say('citizen', `← conn ${cc.status}: ${cc.officerId} ⇄ ${cc.citizenId}`);
 
-    const status = (await (await fetch(`${base}${HTTP_PATHS.connections}/${created.id}`, { headers: { authorization: `Bearer ${citizenTok}` } })).json()) as { status: string };
+    const status = (await (await fetch(`${base}${HTTP_PATHS.connections}/${created.id}`, { headers: { authorization: `Bearer ${citizenTok}` } })).json()) as {
+      status: string;
+    };
     say('citizen', `GET ${HTTP_PATHS.connections}/${created.id} → ${status.status}`);
     if (embedded) {
       const events = await readStreamEvents(embedded.streamDir);

@@ -12,17 +12,21 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: string) => T;
 
-const int = (min: number, max: number): Parser<number> => (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer in [${min}, ${max}]`);
-  return n;
-};
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer in [${min}, ${max}]`);
+    return n;
+  };
 /** 0 (the feature is off) or an integer in [min, max]. */
-const offOrInt = (min: number, max: number): Parser<number> => (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || (n !== 0 && (n < min || n > max))) throw new Error(`must be 0 (off) or an integer in [${min}, ${max}]`);
-  return n;
-};
+const offOrInt =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || (n !== 0 && (n < min || n > max))) throw new Error(`must be 0 (off) or an integer in [${min}, ${max}]`);
+    return n;
+  };
 const str: Parser<string> = (raw) => raw;
 const optStr: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
 /** An id as the protocol defines it (NODE_ID goes into tickets, channel names and Redis keys). */
@@ -31,17 +35,19 @@ const optId: Parser<string | undefined> = (raw) => {
   if (!isId(raw)) throw new Error(`must be at most ${MAX_ID_LENGTH} characters`);
   return raw;
 };
-const url = (protocols: string[]): Parser<string | undefined> => (raw) => {
-  if (raw === '') return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error('must be a URL');
-  }
-  if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`);
-  return raw;
-};
+const url =
+  (protocols: string[]): Parser<string | undefined> =>
+  (raw) => {
+    if (raw === '') return undefined;
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new Error('must be a URL');
+    }
+    if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`);
+    return raw;
+  };
 /** A raster tile URL template: http(s), with the {z}, {x} and {y} placeholders Leaflet fills in. */
 const tilesUrl: Parser<string | undefined> = (raw) => {
   if (raw === '') return undefined;
@@ -57,12 +63,14 @@ const bool: Parser<boolean> = (raw) => {
   throw new Error('must be 1/0, true/false or yes/no');
 };
 /** A PEM file that must exist and parse (checked at start: a bad file is a ConfigError, not a stack trace). */
-const pemFile = (kind: 'certificate' | 'key'): Parser<string | undefined> => (raw) => {
-  if (raw === '') return undefined;
-  if (kind === 'certificate') readCertificateFile(raw);
-  else readPrivateKeyFile(raw);
-  return raw;
-};
+const pemFile =
+  (kind: 'certificate' | 'key'): Parser<string | undefined> =>
+  (raw) => {
+    if (raw === '') return undefined;
+    if (kind === 'certificate') readCertificateFile(raw);
+    else readPrivateKeyFile(raw);
+    return raw;
+  };
 const level: Parser<string> = (raw) => {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) throw new Error('must be a pino level');
   return raw;
@@ -97,7 +105,11 @@ export const SETTINGS = {
   TICKET_TTL_MS: s('30000', int(1000, 600_000), 'lifetime of a socket ticket'),
   DATA_DIR: s('./data', str, 'embedded mode: token secret and established-connections segments'),
   REDIS_URL: s('', url(['redis:', 'rediss:']), 'switches to distributed mode'),
-  REPLICATION_KEY: s('', optStr, `secret (≥ ${MIN_REPLICATION_KEY_BYTES} bytes) sealing officer positions in Redis, the same on every node (required with REDIS_URL)`),
+  REPLICATION_KEY: s(
+    '',
+    optStr,
+    `secret (≥ ${MIN_REPLICATION_KEY_BYTES} bytes) sealing officer positions in Redis, the same on every node (required with REDIS_URL)`,
+  ),
   REDIS_CLUSTER: s('0', bool, 'REDIS_URL is one node of a Redis Cluster (the others are discovered)'),
   REDIS_TLS_CA_FILE: s('', pemFile('certificate'), 'PEM CA certificate(s) a rediss:// server is verified against (default: the system CAs)'),
   REDIS_TLS_CERT_FILE: s('', pemFile('certificate'), 'PEM client certificate for rediss:// (Redis tls-auth-clients), with REDIS_TLS_KEY_FILE'),
@@ -105,12 +117,24 @@ export const SETTINGS = {
   OFFICER_WINDOW_MS: s('900000', int(1000, 24 * 3600_000), 'officer availability window (default 15 minutes)'),
   SEARCH_RADIUS_M: s('5000', int(0, 100_000), 'no officer farther than this is pushed as nearest'),
   ALERT_RADIUS_M: s('250', int(0, 100_000), 'a citizen this close to an available officer gets `near`'),
-  OFFICER_PRECISION_M: s('200', offOrInt(10, 100_000), '`nearest` shows an officer farther than ALERT_RADIUS_M at the centre of a grid cell this size (0: exact)'),
+  OFFICER_PRECISION_M: s(
+    '200',
+    offOrInt(10, 100_000),
+    '`nearest` shows an officer farther than ALERT_RADIUS_M at the centre of a grid cell this size (0: exact)',
+  ),
   DISTANCE_STEP_M: s('50', int(1, 10_000), '`nearest` distance is rounded to this step while the position shown is coarse'),
-  MAP_TILES_URL: s('', tilesUrl, 'operations map base layer: raster tiles, http(s) URL with {z}, {x} and {y} (e.g. https://tile.example.org/{z}/{x}/{y}.png); unset: offline US state and county outlines'),
-  MAP_TILES_ATTRIBUTION: s('', optStr, 'attribution shown under MAP_TILES_URL tiles (the tile provider\'s terms usually require one)'),
+  MAP_TILES_URL: s(
+    '',
+    tilesUrl,
+    'operations map base layer: raster tiles, http(s) URL with {z}, {x} and {y} (e.g. https://tile.example.org/{z}/{x}/{y}.png); unset: offline US state and county outlines',
+  ),
+  MAP_TILES_ATTRIBUTION: s('', optStr, "attribution shown under MAP_TILES_URL tiles (the tile provider's terms usually require one)"),
   MAP_MIN_CELL_COUNT: s('3', int(1, 100_000), 'the operations map hides citizen cells with fewer citizens than this'),
-  REQUEST_TTL_MS: s('60000', int(1000, 3600_000), 'a connection request not answered within this expires; an accepted one\'s stream append is retried this long'),
+  REQUEST_TTL_MS: s(
+    '60000',
+    int(1000, 3600_000),
+    "a connection request not answered within this expires; an accepted one's stream append is retried this long",
+  ),
   REQUESTS_PER_MINUTE: s('6', int(1, 10_000), 'connection requests a citizen may make per minute'),
   ASSIGNMENTS_PER_MINUTE: s('30', int(1, 100_000), 'socket assignments one token subject may get per minute (per orchestrator)'),
   CITIZEN_AREA_M: s('10000', int(0, 1_000_000), 'a citizen `loc` farther than this from its assignment position is refused (0: off)'),
@@ -122,7 +146,11 @@ export const SETTINGS = {
   IDLE_TIMEOUT_S: s('120', int(8, 960), 'a socket that sends nothing for this long is closed (clients ping)'),
   DRAIN_TIMEOUT_MS: s('10000', int(1000, 600_000), 'SIGTERM exits within this; HTTP clients still open at half of it are cut off'),
   LOG_LEVEL: s('info', level, 'pino log level'),
-  METRICS_TOKEN: s('', optStr, `bearer token (≥ ${MIN_METRICS_TOKEN_LENGTH} chars) every /metrics then requires; a processor serves /metrics on its device port only with it`),
+  METRICS_TOKEN: s(
+    '',
+    optStr,
+    `bearer token (≥ ${MIN_METRICS_TOKEN_LENGTH} chars) every /metrics then requires; a processor serves /metrics on its device port only with it`,
+  ),
   METRICS_PORT: s('', optPort, 'distributed processor: /metrics and /healthz on this separate port instead (unset: off; 0: any free port)'),
   METRICS_HOST: s('', optStr, 'interface METRICS_PORT binds to (default HOST)'),
 } as const;
@@ -179,7 +207,9 @@ function tlsProblems(cfg: Config): string[] {
   }
   const redisTls = (['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const).filter((n) => cfg[n]);
   if (redisTls.length > 0 && cfg.REDIS_URL && !cfg.REDIS_URL.startsWith('rediss:')) {
-    out.push(`${redisTls.join(', ')} set but REDIS_URL is redis:// (unencrypted): use rediss:// for Redis over TLS, or unset ${redisTls.length > 1 ? 'them' : 'it'}`);
+    out.push(
+      `${redisTls.join(', ')} set but REDIS_URL is redis:// (unencrypted): use rediss:// for Redis over TLS, or unset ${redisTls.length > 1 ? 'them' : 'it'}`,
+    );
   }
   return out;
 }
@@ -189,9 +219,11 @@ function secretProblems(cfg: Config): string[] {
   const out: string[] = [];
   const key = cfg.REPLICATION_KEY;
   if (cfg.REDIS_URL && !key) out.push('REPLICATION_KEY is required with REDIS_URL: every node must share it (e.g. `openssl rand -hex 32`)');
-  if (key && Buffer.byteLength(key) < MIN_REPLICATION_KEY_BYTES) out.push(`REPLICATION_KEY must be at least ${MIN_REPLICATION_KEY_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
+  if (key && Buffer.byteLength(key) < MIN_REPLICATION_KEY_BYTES)
+    out.push(`REPLICATION_KEY must be at least ${MIN_REPLICATION_KEY_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`);
   if (key && key === cfg.TICKET_SECRET) out.push('REPLICATION_KEY must differ from TICKET_SECRET');
-  if (cfg.TICKET_SECRET && Buffer.byteLength(cfg.TICKET_SECRET) < 16) out.push('TICKET_SECRET must be at least 16 bytes (32 random bytes recommended, e.g. `openssl rand -hex 32`)');
+  if (cfg.TICKET_SECRET && Buffer.byteLength(cfg.TICKET_SECRET) < 16)
+    out.push('TICKET_SECRET must be at least 16 bytes (32 random bytes recommended, e.g. `openssl rand -hex 32`)');
   const token = cfg.METRICS_TOKEN;
   if (token && (token.length < MIN_METRICS_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {
     out.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} visible ASCII characters without spaces (e.g. \`openssl rand -hex 24\`)`);

@@ -51,7 +51,8 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
   const was = await ensurePrivateDir(config.DATA_DIR);
   if (was) logger.warn({ dir: config.DATA_DIR, mode: was }, 'DATA_DIR was open to other users: made owner-only (0700)');
   // The orchestrator's /metrics carries the processor's too: no second listener in this mode.
-  if (config.METRICS_PORT !== undefined) logger.warn('METRICS_PORT is ignored in embedded mode: the orchestrator /metrics carries everything (protect it with METRICS_TOKEN)');
+  if (config.METRICS_PORT !== undefined)
+    logger.warn('METRICS_PORT is ignored in embedded mode: the orchestrator /metrics carries everything (protect it with METRICS_TOKEN)');
   const deviceKeys = await resolveDeviceKeys(config, { generate: true });
   // Only this process signs and verifies tickets, so a fresh secret per start is enough.
   const ticketSecret = config.TICKET_SECRET ? Buffer.from(config.TICKET_SECRET, 'utf8') : randomBytes(32);
@@ -108,7 +109,16 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions = {}):
 /** established.ndjson of an earlier version: personal data like the segments, so owner-only too; its content is never touched. */
 async function keepLegacyStreamPrivate(dataDir: string, streamDir: string, logger: Logger): Promise<void> {
   const legacy = join(dataDir, LEGACY_STREAM_FILE_NAME);
-  if (!(await stat(legacy).then((s) => s.isFile(), () => false))) return;
+  if (
+    !(await stat(legacy).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return;
   await chmod(legacy, PRIVATE_FILE_MODE);
-  logger.info({ legacy, stream: streamDir }, 'established.ndjson of an earlier version is kept as history and no longer written; new events go to dated segments');
+  logger.info(
+    { legacy, stream: streamDir },
+    'established.ndjson of an earlier version is kept as history and no longer written; new events go to dated segments',
+  );
 }

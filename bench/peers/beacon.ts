@@ -10,7 +10,13 @@ export interface PeerRun {
   bytesPerOfficer?: number;
 }
 
-export async function benchBeacon(o: Officers, moves: Moves, q: { lat: Float64Array; lng: Float64Array }, radius: number, ops: { updates: number; nearest: number; repeats: number }): Promise<PeerRun> {
+export async function benchBeacon(
+  o: Officers,
+  moves: Moves,
+  q: { lat: Float64Array; lng: Float64Array },
+  radius: number,
+  ops: { updates: number; nearest: number; repeats: number },
+): Promise<PeerRun> {
   const lat = Float64Array.from(o.lat);
   const lng = Float64Array.from(o.lng);
   const before = usedBytes();

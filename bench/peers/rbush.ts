@@ -18,7 +18,13 @@ interface Item {
 
 const COS0 = Math.cos((40.7 * Math.PI) / 180);
 
-export async function benchRbush(o: Officers, moves: Moves, q: { lat: Float64Array; lng: Float64Array }, radius: number, ops: { updates: number; nearest: number; repeats: number }): Promise<PeerRun> {
+export async function benchRbush(
+  o: Officers,
+  moves: Moves,
+  q: { lat: Float64Array; lng: Float64Array },
+  radius: number,
+  ops: { updates: number; nearest: number; repeats: number },
+): Promise<PeerRun> {
   const lat = Float64Array.from(o.lat);
   const lng = Float64Array.from(o.lng);
   const before = usedBytes();

@@ -16,7 +16,13 @@ const PIPELINE = 1000;
 
 export interface RedisPeer {
   port: number;
-  bench(o: Officers, moves: Moves, q: { lat: Float64Array; lng: Float64Array }, radius: number, ops: { updates: number; nearest: number; repeats: number }): Promise<PeerRun>;
+  bench(
+    o: Officers,
+    moves: Moves,
+    q: { lat: Float64Array; lng: Float64Array },
+    radius: number,
+    ops: { updates: number; nearest: number; repeats: number },
+  ): Promise<PeerRun>;
   stop(): Promise<void>;
 }
 
@@ -34,9 +40,13 @@ function freePort(): Promise<number> {
 export async function startRedis(bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'): Promise<RedisPeer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'beacon-bench-redis-'));
-  const proc: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc: ChildProcess = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill);
   let stderr = '';
@@ -96,7 +106,9 @@ export async function startRedis(bin = process.env.REDIS_SERVER_BIN ?? 'redis-se
           const batch: Promise<unknown>[] = [];
           for (let j = done; j < Math.min(n, done + 100); j++) {
             const k = j % qn;
-            batch.push(client.sendCommand(['GEOSEARCH', KEY, 'FROMLONLAT', String(q.lng[k]), String(q.lat[k]), 'BYRADIUS', r, 'm', 'ASC', 'COUNT', '1', 'WITHDIST']));
+            batch.push(
+              client.sendCommand(['GEOSEARCH', KEY, 'FROMLONLAT', String(q.lng[k]), String(q.lat[k]), 'BYRADIUS', r, 'm', 'ASC', 'COUNT', '1', 'WITHDIST']),
+            );
           }
           for (const res of (await Promise.all(batch)) as [string, string][][]) if (res.length > 0) s += Number(res[0][1]);
         }

@@ -42,9 +42,26 @@ async function readStream(redis: Redis, key: string): Promise<Map<string, Array<
  * acknowledged, or GET /v1/connections/:id (asked as its citizen) says `accepted` — the decision is
  * durable and readable, the `conn` frame was only lost with a socket.
  */
-export async function checkStream(redis: Redis, key: string, ledger: Ledger, citizenToken: (id: string) => Promise<string>, orchestrator: () => string): Promise<StreamCheck> {
+export async function checkStream(
+  redis: Redis,
+  key: string,
+  ledger: Ledger,
+  citizenToken: (id: string) => Promise<string>,
+  orchestrator: () => string,
+): Promise<StreamCheck> {
   const stream = await readStream(redis, key);
-  const out: StreamCheck = { acknowledged: ledger.acknowledged.size, inStream: stream.size, lost: 0, duplicated: 0, unannouncedAccepted: 0, unexplained: 0, mismatched: 0, lostIds: [], duplicatedIds: [], unexplainedIds: [] };
+  const out: StreamCheck = {
+    acknowledged: ledger.acknowledged.size,
+    inStream: stream.size,
+    lost: 0,
+    duplicated: 0,
+    unannouncedAccepted: 0,
+    unexplained: 0,
+    mismatched: 0,
+    lostIds: [],
+    duplicatedIds: [],
+    unexplainedIds: [],
+  };
   for (const [id, parties] of ledger.acknowledged) {
     const entries = stream.get(id);
     if (!entries) {

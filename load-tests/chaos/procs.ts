@@ -54,7 +54,11 @@ export const restartNotes: string[] = [];
 async function socketsOn(port: string): Promise<string> {
   try {
     const { stdout } = await execFileP('ss', ['-tanH', `( sport = :${port} )`]);
-    const states = stdout.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]);
+    const states = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/)[0]);
     const count: Record<string, number> = {};
     for (const st of states) count[st] = (count[st] ?? 0) + 1;
     return `sockets on it: ${JSON.stringify(count)}`;
@@ -113,7 +117,9 @@ export async function startNode(role: 'orchestrator' | 'processor', name: string
         cur = await launchNode(role, restartEnv);
       } catch (err) {
         if (role !== 'processor' || !/could not listen/.test(String(err))) throw err;
-        restartNotes.push(`${name}: could not listen on its port ${restartEnv.PROCESSOR_PORT} again (${await socketsOn(restartEnv.PROCESSOR_PORT)}); restarted on a fresh port`);
+        restartNotes.push(
+          `${name}: could not listen on its port ${restartEnv.PROCESSOR_PORT} again (${await socketsOn(restartEnv.PROCESSOR_PORT)}); restarted on a fresh port`,
+        );
         cur = await launchNode(role, { ...restartEnv, PROCESSOR_PORT: '0' });
       }
     },

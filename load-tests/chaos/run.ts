@@ -78,7 +78,16 @@ async function main(): Promise<number> {
     const ok = await waitFor(() => fleet.unservedSince(over).length === 0, p.recoverTimeoutMs);
     const recoveredS = ok ? Math.round((Date.now() - at) / 100) / 10 : null;
     const left = fleet.unservedSince(over);
-    log(`${f.kind}: ${ok ? `every device served again ${recoveredS} s after the fault` : `NOT recovered: ${left.length} devices unserved (${left.slice(0, 5).map((d) => `${d.id}:${d.client.state}`).join(' ')})`}`);
+    log(
+      `${f.kind}: ${
+        ok
+          ? `every device served again ${recoveredS} s after the fault`
+          : `NOT recovered: ${left.length} devices unserved (${left
+              .slice(0, 5)
+              .map((d) => `${d.id}:${d.client.state}`)
+              .join(' ')})`
+      }`,
+    );
     results.push({ kind: f.kind, atS: sinceStart(at), recoveredS });
     await sleep(p.settleMs);
   }
@@ -93,7 +102,13 @@ async function main(): Promise<number> {
 
   const live = orchestrators.filter((o) => o !== orchestrators[1]);
   const secret = new TextEncoder().encode(SECRETS.JWT_SECRET);
-  const stream = await checkStream(redis, streamKey, fleet.ledger, (id) => mintToken(secret, 'citizen', id), () => live[0].url);
+  const stream = await checkStream(
+    redis,
+    streamKey,
+    fleet.ledger,
+    (id) => mintToken(secret, 'citizen', id),
+    () => live[0].url,
+  );
   fleet.closeAll();
 
   const recovered = results.map((r) => r.recoveredS).filter((s): s is number => s !== null);
@@ -122,7 +137,13 @@ async function main(): Promise<number> {
   printTable(result);
   process.stdout.write(`wrote ${p.out}\n`);
   const failed =
-    stream.lost > 0 || stream.duplicated > 0 || stream.unexplained > 0 || stream.mismatched > 0 || !exact.exact || !servedAtEnd || results.some((r) => r.recoveredS === null);
+    stream.lost > 0 ||
+    stream.duplicated > 0 ||
+    stream.unexplained > 0 ||
+    stream.mismatched > 0 ||
+    !exact.exact ||
+    !servedAtEnd ||
+    results.some((r) => r.recoveredS === null);
   void (orchestrators satisfies BeaconNode[]);
   return failed ? 1 : 0;
 }

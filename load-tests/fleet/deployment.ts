@@ -67,10 +67,21 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
     REDIS_URL: redisUrl,
     ...secrets,
   };
-  const node = (name: string, l: LaunchedRole, url: string, metricsUrl?: string): NodeProc => ({ node: name, pid: l.proc.pid ?? -1, url, metricsUrl, line: l.line, launched: l });
+  const node = (name: string, l: LaunchedRole, url: string, metricsUrl?: string): NodeProc => ({
+    node: name,
+    pid: l.proc.pid ?? -1,
+    url,
+    metricsUrl,
+    line: l.line,
+    launched: l,
+  });
   const procs = await Promise.all(
     Array.from({ length: o.processors }, async (_, i) => {
-      const l = await launchRole('processor', { ...env, ...o.processorEnv, NODE_ID: `p${i + 1}`, PROCESSOR_PORT: '0', PUBLIC_WS_URL: '', METRICS_PORT: '0' }, { echo: o.echo });
+      const l = await launchRole(
+        'processor',
+        { ...env, ...o.processorEnv, NODE_ID: `p${i + 1}`, PROCESSOR_PORT: '0', PUBLIC_WS_URL: '', METRICS_PORT: '0' },
+        { echo: o.echo },
+      );
       const parts = l.line.trim().split(/\s+/); // processor <id> <url>  metrics <url>
       return node(parts[1], l, parts[2], /\bmetrics (\S+)/.exec(l.line)?.[1]);
     }),
@@ -94,7 +105,10 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
 async function waitReady(base: string): Promise<void> {
   const end = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > end) throw new Error(`orchestrator ${base} not ready within 30 s`);
     await sleep(200);

@@ -70,7 +70,8 @@ export function redisCommand(port: number, command: string): Promise<string> {
       buf += d.toString();
       // +simple / -error replies end at the first CRLF; a bulk string ($len) once len bytes are in.
       const bulk = /^\$(\d+)\r\n/.exec(buf);
-      if (bulk ? Buffer.byteLength(buf) >= bulk[0].length + Number(bulk[1]) + 2 : buf.includes('\r\n')) done(bulk ? buf.slice(bulk[0].length, bulk[0].length + Number(bulk[1])) : buf);
+      if (bulk ? Buffer.byteLength(buf) >= bulk[0].length + Number(bulk[1]) + 2 : buf.includes('\r\n'))
+        done(bulk ? buf.slice(bulk[0].length, bulk[0].length + Number(bulk[1])) : buf);
     });
     sock.on('error', () => done(''));
   });
@@ -99,7 +100,11 @@ export interface RedisOptions {
 /** Starts redis-server and resolves once it answers PING (≤ 10 s). */
 export async function launchRedis(o: RedisOptions): Promise<ChildProcess> {
   const aof = o.appendfsync === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', o.appendfsync];
-  const p = track(spawn(REDIS_SERVER, ['--port', String(o.port), '--bind', '127.0.0.1', '--dir', o.dir, '--save', '', '--protected-mode', 'no', ...aof], { stdio: ['ignore', 'ignore', o.stderr ?? 'pipe'] }));
+  const p = track(
+    spawn(REDIS_SERVER, ['--port', String(o.port), '--bind', '127.0.0.1', '--dir', o.dir, '--save', '', '--protected-mode', 'no', ...aof], {
+      stdio: ['ignore', 'ignore', o.stderr ?? 'pipe'],
+    }),
+  );
   let spawnError: Error | undefined;
   p.once('error', (e) => (spawnError = e));
   const deadline = Date.now() + 10_000;

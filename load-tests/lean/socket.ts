@@ -39,12 +39,22 @@ export class LeanSocket implements Transport {
   private closeCode = 1006;
   private closeReason = '';
 
-  constructor(url: string, private readonly h: TransportHandlers, opts: LeanOptions = {}) {
+  constructor(
+    url: string,
+    private readonly h: TransportHandlers,
+    opts: LeanOptions = {},
+  ) {
     const u = new URL(url);
     if (u.protocol !== 'ws:') throw new Error(`lean client: ws:// only, got ${u.protocol}`);
     const key = randomBytes(16).toString('base64');
-    const expect = createHash('sha1').update(key + GUID).digest('base64');
-    this.sock = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const expect = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    this.sock = connect({
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 80),
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    });
     this.sock.setNoDelay(true);
     this.timer = setTimeout(() => this.fail(new Error('lean client: upgrade timed out')), opts.handshakeTimeoutMs ?? 10_000);
     this.sock.once('connect', () => {

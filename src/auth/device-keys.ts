@@ -83,7 +83,8 @@ async function readOrCreateSecret(file: string, generate: boolean): Promise<Uint
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  if (!generate) throw new ConfigError([`no device-token key configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL (or start embedded mode once to create ${file})`]);
+  if (!generate)
+    throw new ConfigError([`no device-token key configured: set JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL (or start embedded mode once to create ${file})`]);
   const text = randomBytes(32).toString('base64url');
   try {
     // 'wx': two processes starting at once cannot both write; the loser reads the winner's.
@@ -103,7 +104,9 @@ async function tightenSecretFile(file: string): Promise<void> {
   try {
     await chmod(file, PRIVATE_FILE_MODE);
   } catch (e) {
-    throw new ConfigError([`${file} is mode ${(mode & 0o777).toString(8)} and could not be made owner-only (${(e as NodeJS.ErrnoException).code}): chmod 600 it`]);
+    throw new ConfigError([
+      `${file} is mode ${(mode & 0o777).toString(8)} and could not be made owner-only (${(e as NodeJS.ErrnoException).code}): chmod 600 it`,
+    ]);
   }
 }
 

@@ -14,7 +14,8 @@ export async function runRole(role: RoleName, args: readonly string[]): Promise<
   if (printedHelp(args, ROLE_USAGE[role])) return;
   refuseArguments(args, `beacon ${role}`);
   const config = configOrExit();
-  if (!config.REDIS_URL) fail(`beacon ${role} is distributed mode and needs REDIS_URL (redis://host:6379); for one process without Redis run \`beacon all\``, 2);
+  if (!config.REDIS_URL)
+    fail(`beacon ${role} is distributed mode and needs REDIS_URL (redis://host:6379); for one process without Redis run \`beacon all\``, 2);
   const logger = createLogger(config.LOG_LEVEL, 'beacon');
   let running: { close(): Promise<void> };
   if (role === 'orchestrator') {

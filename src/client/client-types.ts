@@ -1,12 +1,6 @@
 // The client's options, events, states and errors (BeaconClient in client.ts uses them; apps
 // import them from the package index).
-import {
-  CLOSE_CODES,
-  type ByeReason,
-  type Encoding,
-  type Role,
-  type ServerMessage,
-} from '../protocol/index.js';
+import { CLOSE_CODES, type ByeReason, type Encoding, type Role, type ServerMessage } from '../protocol/index.js';
 import type { BackoffOptions } from './backoff.js';
 import type { FetchLike, TokenSource } from './http.js';
 import type { TransportFactory } from './transport.js';
@@ -94,4 +88,3 @@ export class ClientClosedError extends Error {
     this.name = 'ClientClosedError';
   }
 }
-

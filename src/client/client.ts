@@ -128,7 +128,8 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
   sendLocation(lat: number, lng: number, extra: { acc?: number; ts?: number; force?: boolean } = {}): boolean {
     this.setPosition(lat, lng);
     if (extra.acc !== undefined && !(typeof extra.acc === 'number' && extra.acc >= 0 && extra.acc < 1e7)) throw new RangeError('acc must be metres >= 0');
-    if (extra.ts !== undefined && !(typeof extra.ts === 'number' && Number.isFinite(extra.ts) && extra.ts >= 0)) throw new RangeError('ts must be ms since the epoch');
+    if (extra.ts !== undefined && !(typeof extra.ts === 'number' && Number.isFinite(extra.ts) && extra.ts >= 0))
+      throw new RangeError('ts must be ms since the epoch');
     if (this.state !== 'open') return false;
     const last = this.lastSent;
     if (!extra.force && last && this.threshold > 0 && haversine(last.lat, last.lng, lat, lng) < this.threshold) return false;
@@ -283,7 +284,8 @@ export class BeaconClient extends TypedEmitter<ClientEvents> {
           if (!settled) {
             settled = true;
             clearTimeout(timer);
-            const why = refused !== undefined ? `upgrade refused with HTTP ${refused}` : `closed before hello (${code}${lastError ? `: ${lastError.message}` : ''})`;
+            const why =
+              refused !== undefined ? `upgrade refused with HTTP ${refused}` : `closed before hello (${code}${lastError ? `: ${lastError.message}` : ''})`;
             reject(new ConnectError(why, refused, code));
             return;
           }

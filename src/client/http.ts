@@ -82,7 +82,11 @@ async function call(opts: HttpOptions, method: string, path: string, body?: unkn
   }
   if (!res.ok) {
     const b = (parsed ?? {}) as { error?: unknown; message?: unknown };
-    throw new BeaconHttpError(res.status, typeof b.error === 'string' ? b.error : 'http_error', typeof b.message === 'string' ? b.message : `HTTP ${res.status}`);
+    throw new BeaconHttpError(
+      res.status,
+      typeof b.error === 'string' ? b.error : 'http_error',
+      typeof b.message === 'string' ? b.message : `HTTP ${res.status}`,
+    );
   }
   return parsed;
 }

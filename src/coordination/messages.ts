@@ -82,7 +82,15 @@ export const nodeChannel = (nodeId: string): string => `beacon:node:${nodeId}`;
 /** A payload larger than this is dropped on both ends (bus messages are small records). */
 export const MAX_BUS_PAYLOAD_BYTES = 64 * 1024;
 
-const BUS_TYPES = new Set<string>(['socket.open', 'socket.close', 'conn.resp', 'node.stats', 'conn.req', 'conn.update', 'socket.replaced'] satisfies BusMessage['type'][]);
+const BUS_TYPES = new Set<string>([
+  'socket.open',
+  'socket.close',
+  'conn.resp',
+  'node.stats',
+  'conn.req',
+  'conn.update',
+  'socket.replaced',
+] satisfies BusMessage['type'][]);
 
 /** Parses and shape-checks a payload; undefined when it is not a bus message. */
 export function parseBusPayload(raw: string): BusMessage | undefined {

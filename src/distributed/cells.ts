@@ -34,7 +34,7 @@ export class CellGrid {
 
   /** `stepDeg`: cell size in degrees; defaults to the search radius (a circle touches ≤ ~3×4 cells). */
   constructor(searchRadiusM: number, stepDeg?: number) {
-    const raw = stepDeg ?? (searchRadiusM / EARTH_RADIUS_M) / RAD;
+    const raw = stepDeg ?? searchRadiusM / EARTH_RADIUS_M / RAD;
     // Rounded to 1e-4° so every node derives the very same grid from the same setting.
     this.step = Math.max(MIN_STEP_DEG, Math.round(raw * 1e4) / 1e4);
     this.rows = Math.ceil(180 / this.step);
@@ -76,7 +76,7 @@ export class CellGrid {
     const s = Math.sin(Math.min(rho, Math.PI / 2));
     // The cap around the point spans asin(sin ρ / cos φ) of longitude unless it holds a pole.
     if (latMin <= -90 || latMax >= 90 || s >= cosLat) return { i0, i1, j0: 0, j1: this.cols - 1 };
-    const dLng = Math.asin(s / cosLat) / RAD * SLACK + SLACK_DEG;
+    const dLng = (Math.asin(s / cosLat) / RAD) * SLACK + SLACK_DEG;
     if (dLng >= 180) return { i0, i1, j0: 0, j1: this.cols - 1 };
     // Unclamped so that a box across the antimeridian runs past the last column and wraps.
     const j0 = Math.floor((lng - dLng + 180) / this.step);

@@ -4,14 +4,7 @@
 // decided atomically in Redis, established connections XADDed exactly once to a Redis Stream.
 // Readiness: Redis answers and at least one processor is live. Records of dead processors are
 // reaped periodically (any orchestrator may do it; concurrent reaps are harmless).
-import {
-  connectRedis,
-  RedisBus,
-  RedisConnectionStream,
-  RedisDirectory,
-  RedisRequestStore,
-  RedisSocketRecords,
-} from '../adapters/redis/index.js';
+import { connectRedis, RedisBus, RedisConnectionStream, RedisDirectory, RedisRequestStore, RedisSocketRecords } from '../adapters/redis/index.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { resolveDeviceKeys } from '../auth/index.js';

@@ -88,7 +88,11 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
       await processor.drain();
       await new Promise((r) => setImmediate(r));
     });
-    const registry = new RedisProcessorRegistry(conn, { id: nodeId, url: processor.url, startedAt: processor.epoch }, { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger });
+    const registry = new RedisProcessorRegistry(
+      conn,
+      { id: nodeId, url: processor.url, startedAt: processor.epoch },
+      { ttlMs: opts.registryTtlMs, heartbeatMs: opts.heartbeatMs, logger },
+    );
     registry.start();
     // Out of the registry first: orchestrators stop assigning here within a refresh.
     stack.push(() => registry.leave());
@@ -118,5 +122,11 @@ async function serveMetrics(config: Config, processor: Processor, logger: Logger
     if (!config.METRICS_TOKEN) logger.info('processor metrics not served (set METRICS_PORT or METRICS_TOKEN to scrape them)');
     return undefined;
   }
-  return startMetricsServer({ host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT, registry: processor.registry, token: config.METRICS_TOKEN, logger });
+  return startMetricsServer({
+    host: config.METRICS_HOST ?? config.HOST,
+    port: config.METRICS_PORT,
+    registry: processor.registry,
+    token: config.METRICS_TOKEN,
+    logger,
+  });
 }

@@ -221,7 +221,10 @@ export class CellPublisher {
     const now = performance.now();
     if (now - this.failLoggedAt < FAIL_LOG_MS) return;
     this.failLoggedAt = now;
-    this.o.logger?.warn({ err: cause instanceof Error ? cause.message : String(cause), failed: s.publishFailed }, 'replication command failed: officers here may be missing or stale on other nodes');
+    this.o.logger?.warn(
+      { err: cause instanceof Error ? cause.message : String(cause), failed: s.publishFailed },
+      'replication command failed: officers here may be missing or stale on other nodes',
+    );
   }
 }
 

@@ -8,7 +8,13 @@ import type { Logger } from '../log.js';
 const REANNOUNCE_DELAYS_MS = [0, 3000];
 
 /** Watches the connection; returns the function that stops watching (and cancels pending rounds). */
-export function reannounceAfterOutage(conn: RedisConnection, records: RedisSocketRecords, bus: RedisBus, sockets: () => SocketRecord[], logger: Logger): () => void {
+export function reannounceAfterOutage(
+  conn: RedisConnection,
+  records: RedisSocketRecords,
+  bus: RedisBus,
+  sockets: () => SocketRecord[],
+  logger: Logger,
+): () => void {
   const timers = new Set<NodeJS.Timeout>();
   const reannounce = () => {
     const socks = sockets();

@@ -36,9 +36,28 @@ export function registerReplicationMetrics(registry: Registry, replicator: Offic
         this.inc({ direction: 'received' }, received());
       },
     });
-  counter('beacon_replication_local_updates_total', 'local officer changes replicated to the other processors (each loc, availability change or leave)', () => stats.localUpdates);
-  byDirection('beacon_replication_messages_total', 'sealed cell messages published, and received (own echoes included)', () => stats.published, () => stats.received);
-  byDirection('beacon_replication_bytes_total', 'bytes of those messages (sealed, base64)', () => stats.publishedBytes, () => stats.receivedBytes);
-  byDirection('beacon_replication_upserts_total', 'officer positions carried: published (moves and heartbeats), received from other nodes', () => stats.publishedUpserts, () => stats.receivedUpserts);
+  counter(
+    'beacon_replication_local_updates_total',
+    'local officer changes replicated to the other processors (each loc, availability change or leave)',
+    () => stats.localUpdates,
+  );
+  byDirection(
+    'beacon_replication_messages_total',
+    'sealed cell messages published, and received (own echoes included)',
+    () => stats.published,
+    () => stats.received,
+  );
+  byDirection(
+    'beacon_replication_bytes_total',
+    'bytes of those messages (sealed, base64)',
+    () => stats.publishedBytes,
+    () => stats.receivedBytes,
+  );
+  byDirection(
+    'beacon_replication_upserts_total',
+    'officer positions carried: published (moves and heartbeats), received from other nodes',
+    () => stats.publishedUpserts,
+    () => stats.receivedUpserts,
+  );
   counter('beacon_replication_redis_commands_total', 'Redis commands sent for replication (PUBLISH, HSET, HDEL, PEXPIRE, HGETALL)', () => stats.commands);
 }

@@ -45,11 +45,7 @@ export function registerAssets(app: FastifyInstance): void {
     app.get(`${ASSETS_PATH}/${name}`, { schema: { hide: true } }, async (_req, reply) => {
       let body = cache.get(name);
       if (body === undefined) cache.set(name, (body = ASSETS[name].body()));
-      return reply
-        .header('cache-control', 'public, max-age=3600')
-        .header('x-content-type-options', 'nosniff')
-        .type(ASSETS[name].type)
-        .send(body);
+      return reply.header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').type(ASSETS[name].type).send(body);
     });
   }
 }

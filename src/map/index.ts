@@ -143,7 +143,14 @@ export class OperationsMap {
       } catch (e) {
         this.logger.warn({ err: e }, 'socket counts unavailable for the map');
       }
-      const world: MapWorld = buildWorld({ now: (this.o.now ?? Date.now)(), directory: this.o.directory, counts, live: this.o.live, connections: this.recent, minCellCount: this.o.minCellCount });
+      const world: MapWorld = buildWorld({
+        now: (this.o.now ?? Date.now)(),
+        directory: this.o.directory,
+        counts,
+        live: this.o.live,
+        connections: this.recent,
+        minCellCount: this.o.minCellCount,
+      });
       this.feed.broadcast((c) => frameFor(world, c.view!, this.o.directory));
     } catch (e) {
       this.logger.error({ err: e }, 'map tick failed');

@@ -76,7 +76,9 @@ export function buildWorld(o: {
   /** MAP_MIN_CELL_COUNT: cells with fewer citizens are left out (they could single people out). */
   minCellCount: number;
 }): MapWorld {
-  const nodes = o.directory.nodes().map((n) => ({ id: n.id, url: n.url, officers: o.counts.get(n.id)?.officers ?? 0, citizens: o.counts.get(n.id)?.citizens ?? 0 }));
+  const nodes = o.directory
+    .nodes()
+    .map((n) => ({ id: n.id, url: n.url, officers: o.counts.get(n.id)?.officers ?? 0, citizens: o.counts.get(n.id)?.citizens ?? 0 }));
   let officers: MapWorld['officers'] = null;
   let cells: MapWorld['cells'] = null;
   let citizenTotal: number | null = null;
@@ -142,7 +144,8 @@ export function frameFor(world: MapWorld, v: Viewport, directory: ProcessorDirec
     officerTotal: world.officers?.length ?? null,
     officers: officersIn?.slice(0, MAX_OFFICERS_SHOWN).map((x): [string, number, number] => [x.id, round(x.lat), round(x.lng)]) ?? null,
     citizenTotal: world.citizenTotal,
-    cells: cellsIn?.slice(0, MAX_CELLS_SHOWN).map((c) => ({ n: c.n, b: cellToBoundary(c.h).map(([la, ln]): [number, number] => [round(la), round(ln)]) })) ?? null,
+    cells:
+      cellsIn?.slice(0, MAX_CELLS_SHOWN).map((c) => ({ n: c.n, b: cellToBoundary(c.h).map(([la, ln]): [number, number] => [round(la), round(ln)]) })) ?? null,
     zips: zipsIn,
     connections: world.connections,
   };

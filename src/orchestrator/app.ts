@@ -27,7 +27,8 @@ import { socketRoutes } from './routes/sockets.js';
 export type OrchestratorConfig = Pick<
   Config,
   'TICKET_TTL_MS' | 'REQUEST_TTL_MS' | 'REQUESTS_PER_MINUTE' | 'ASSIGNMENTS_PER_MINUTE' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'MAP_MIN_CELL_COUNT' | 'METRICS_TOKEN'
-> & Partial<Pick<Config, 'DRAIN_TIMEOUT_MS' | 'MAP_TILES_URL' | 'MAP_TILES_ATTRIBUTION'>>;
+> &
+  Partial<Pick<Config, 'DRAIN_TIMEOUT_MS' | 'MAP_TILES_URL' | 'MAP_TILES_ATTRIBUTION'>>;
 
 export interface OrchestratorOptions {
   config: OrchestratorConfig;
@@ -101,28 +102,21 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
   const map = operationsMap(o, records, logger, now);
   const limiter = o.limiter ?? new SlidingWindowLimiter(o.config.REQUESTS_PER_MINUTE);
   // The map sees each established connection once it is durable in the stream.
-  const connections = new ConnectionService({ bus: o.bus, records, requests, stream: map.observeStream(o.stream), limiter, requestTtlMs: o.config.REQUEST_TTL_MS, logger, metrics, now });
+  const connections = new ConnectionService({
+    bus: o.bus,
+    records,
+    requests,
+    stream: map.observeStream(o.stream),
+    limiter,
+    requestTtlMs: o.config.REQUEST_TTL_MS,
+    logger,
+    metrics,
+    now,
+  });
 
   const app = await createHttpApp({ tls: o.tls, timeouts: { ...HTTP_TIMEOUTS, ...o.timeouts }, logger, metrics, isClosed: () => stop.closed });
   const sockets = trackSockets(app.server);
-  const ctx: RouteContext = {
-    authenticate: (role?: Role) => authenticateHook(auth, role),
-    device(req) {
-      if (!req.device) throw new Error('route without the authenticate hook');
-      return req.device;
-    },
-    directory: o.directory,
-    connections,
-    readiness,
-    metrics,
-    metricsAllowed: metricsAccess(o.config.METRICS_TOKEN),
-    extraMetrics: async () => (await Promise.all((o.extraRegistries ?? []).map((r) => r.metrics()))).join('\n'),
-    signTicket: ticketSigner(o.ticketSecret),
-    ticketTtlMs: o.config.TICKET_TTL_MS,
-    assignLimiter: new SlidingWindowLimiter(o.config.ASSIGNMENTS_PER_MINUTE),
-    isDraining: () => stop.draining,
-    now,
-  };
+  const ctx = routeContext(o, auth, connections, readiness, metrics, () => stop.draining, now);
   socketRoutes(app, ctx);
   connectionRoutes(app, ctx);
   opsRoutes(app, ctx);
@@ -160,6 +154,36 @@ export async function createOrchestrator(o: OrchestratorOptions): Promise<Orches
       }
       await connections.close();
     },
+  };
+}
+
+/** What the route modules share. */
+function routeContext(
+  o: OrchestratorOptions,
+  auth: DeviceAuth,
+  connections: ConnectionService,
+  readiness: Readiness,
+  metrics: OrchestratorMetrics,
+  isDraining: () => boolean,
+  now: () => number,
+): RouteContext {
+  return {
+    authenticate: (role?: Role) => authenticateHook(auth, role),
+    device(req) {
+      if (!req.device) throw new Error('route without the authenticate hook');
+      return req.device;
+    },
+    directory: o.directory,
+    connections,
+    readiness,
+    metrics,
+    metricsAllowed: metricsAccess(o.config.METRICS_TOKEN),
+    extraMetrics: async () => (await Promise.all((o.extraRegistries ?? []).map((r) => r.metrics()))).join('\n'),
+    signTicket: ticketSigner(o.ticketSecret),
+    ticketTtlMs: o.config.TICKET_TTL_MS,
+    assignLimiter: new SlidingWindowLimiter(o.config.ASSIGNMENTS_PER_MINUTE),
+    isDraining,
+    now,
   };
 }
 

@@ -6,7 +6,15 @@
 // opens wait their turn instead of overflowing the Redis client's queue and failing.
 // A socket that replaces another socket of its profile on another node gets the old one closed:
 // the orchestrator whose put reported the replacement (one in the cluster) tells the old node.
-import { nodeChannel, ORCHESTRATOR_CHANNEL, type Bus, type BusMessage, type PutResult, type SocketRecord, type SocketRecordStore } from '../coordination/index.js';
+import {
+  nodeChannel,
+  ORCHESTRATOR_CHANNEL,
+  type Bus,
+  type BusMessage,
+  type PutResult,
+  type SocketRecord,
+  type SocketRecordStore,
+} from '../coordination/index.js';
 import type { Logger } from '../log.js';
 import { WorkQueue } from '../util/work-queue.js';
 import type { ConnectionService } from './connections.js';
@@ -47,7 +55,9 @@ export function listenToProcessors(o: BusListenerOptions): () => void {
     switch (msg.type) {
       case 'socket.open':
         o.metrics.socketEvents.inc({ type: 'open' });
-        write('recording an open socket', () => o.records.put(msg.record).then((r) => tellReplaced(o, msg.record, msg.again === true ? { superseded: r.superseded } : r)));
+        write('recording an open socket', () =>
+          o.records.put(msg.record).then((r) => tellReplaced(o, msg.record, msg.again === true ? { superseded: r.superseded } : r)),
+        );
         return;
       case 'socket.close':
         o.metrics.socketEvents.inc({ type: 'close' });

@@ -150,7 +150,8 @@ export class ConnectionService {
     }
     const t = await o.requests.beginAccept(requestId, o.now(), { owner: this.owner, leaseMs: this.leaseMs, windowMs: this.windowMs });
     if (!t.changed || !t.record) return;
-    if (t.record.status === 'expired') await this.announce(t.record); // answered too late
+    if (t.record.status === 'expired')
+      await this.announce(t.record); // answered too late
     else await this.drive(t.record);
   }
 

@@ -46,7 +46,7 @@ export function validationCode(errors: AjvError[], context: string | undefined):
   }
   if (!first) return { code: 'bad_request', message: HTTP_ERRORS.bad_request.message };
   // Ajv's wording, with the field named; never the offending value (it may be huge or private).
-  const where = field ? `\`${field}\`` : context ?? 'request';
+  const where = field ? `\`${field}\`` : (context ?? 'request');
   const what =
     first.keyword === 'required' ? 'is required' : first.keyword === 'additionalProperties' ? 'is not a known field' : (first.message ?? 'is invalid');
   return { code: 'bad_request', message: `${context ?? 'request'}: ${where} ${what}`.slice(0, 300) };

@@ -31,7 +31,15 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<TypedApp> {
   const app: TypedApp = Fastify({
     // The https server has the same request and reply types as the http one the routes are typed for.
     ...(opts.tls
-      ? { https: { cert: opts.tls.cert, key: opts.tls.key, headersTimeout: opts.timeouts.headersMs, handshakeTimeout: opts.timeouts.headersMs, connectionsCheckingInterval: opts.timeouts.checkEveryMs } }
+      ? {
+          https: {
+            cert: opts.tls.cert,
+            key: opts.tls.key,
+            headersTimeout: opts.timeouts.headersMs,
+            handshakeTimeout: opts.timeouts.headersMs,
+            connectionsCheckingInterval: opts.timeouts.checkEveryMs,
+          },
+        }
       : { http: { headersTimeout: opts.timeouts.headersMs, connectionsCheckingInterval: opts.timeouts.checkEveryMs } }),
     requestTimeout: opts.timeouts.requestMs,
     connectionTimeout: opts.timeouts.idleMs,
@@ -52,7 +60,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<TypedApp> {
     routerOptions: { maxParamLength: 200 },
     // Router-level refusals: an id too long to exist is simply not found; a malformed URL is a 400.
     frameworkErrors: (err, _req, reply) =>
-      err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? sendError(reply, 'not_found') : sendError(reply, 'bad_request', `${HTTP_ERRORS.bad_request.message}: malformed URL`),
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendError(reply, 'not_found')
+        : sendError(reply, 'bad_request', `${HTTP_ERRORS.bad_request.message}: malformed URL`),
     ajv: {
       // Strict query coercion: "12.5" → 12.5, but "NaN", "" and repeated parameters (arrays) stay
       // invalid, and unknown fields are refused rather than silently dropped.

@@ -48,10 +48,13 @@ export function trackSockets(server: Server): Set<Socket> {
  */
 export function drainHttp(server: Server, sockets: Set<Socket>, deadline: number): () => void {
   server.closeIdleConnections();
-  const timer = setTimeout(() => {
-    server.closeAllConnections();
-    for (const s of sockets) s.destroy();
-  }, Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+    },
+    Math.max(0, deadline - Date.now()),
+  );
   timer.unref();
   return () => clearTimeout(timer);
 }

@@ -65,29 +65,24 @@ export function createOrchestratorMetrics(gauges: OrchestratorGauges, options: {
       pendingAssignments.flush(this);
     },
   });
-  const connRequests = new Counter({
-    name: 'beacon_orchestrator_connection_requests_total',
-    help: 'POST /v1/connections by outcome (created, existing, rate_limited, officer_unavailable, officer_busy)',
-    labelNames: ['outcome'],
+  const socketEvents = new Counter({
+    name: 'beacon_orchestrator_socket_events_total',
+    help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)',
+    labelNames: ['type'],
     registers: [registry],
   });
-  const decisions = new Counter({ name: 'beacon_orchestrator_connection_decisions_total', help: 'connection requests decided, by final status (accepted, declined, expired, failed)', labelNames: ['status'], registers: [registry] });
-  const accepting = new Gauge({ name: 'beacon_orchestrator_connections_accepting', help: 'accepted by the officer, not yet in the stream: appends this orchestrator is retrying', registers: [registry] });
-  const acceptClaims = new Counter({ name: 'beacon_orchestrator_accepting_claims_total', help: 'accepting requests taken over after their owner\'s lease ran out (an orchestrator died or stalled)', registers: [registry] });
-  const streamAppends = new Counter({ name: 'beacon_orchestrator_stream_appends_total', help: 'established-connection events appended, by result (ok, failed)', labelNames: ['result'], registers: [registry] });
-  const socketEvents = new Counter({ name: 'beacon_orchestrator_socket_events_total', help: 'socket.open / socket.close reports received from processors (open, close), sockets replaced across nodes that this orchestrator told the old node to close (replaced), and opens of already replaced sockets it told their node to close (superseded)', labelNames: ['type'], registers: [registry] });
-  const unowned = new Counter({ name: 'beacon_orchestrator_assignments_unowned_total', help: 'socket assignments refused (503 no_processor) because no live processor owns the zip\'s shard', registers: [registry] });
+  const unowned = new Counter({
+    name: 'beacon_orchestrator_assignments_unowned_total',
+    help: "socket assignments refused (503 no_processor) because no live processor owns the zip's shard",
+    registers: [registry],
+  });
   registerStateGauges(registry, gauges);
   return {
     registry,
     requests,
     duration,
     assignments,
-    connRequests,
-    decisions,
-    accepting,
-    acceptClaims,
-    streamAppends,
+    ...connectionMetrics(registry),
     socketEvents,
     unowned,
     /** requests.inc({ route, status }), buffered until the next scrape. */
@@ -138,4 +133,37 @@ function registerStateGauges(registry: Registry, gauges: OrchestratorGauges): vo
       this.set({ role: 'citizen' }, b.citizens);
     },
   });
+}
+
+/** The connection-request figures: requests by outcome, decisions, accepting, lease take-overs, stream appends. */
+function connectionMetrics(registry: Registry) {
+  const connRequests = new Counter({
+    name: 'beacon_orchestrator_connection_requests_total',
+    help: 'POST /v1/connections by outcome (created, existing, rate_limited, officer_unavailable, officer_busy)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'beacon_orchestrator_connection_decisions_total',
+    help: 'connection requests decided, by final status (accepted, declined, expired, failed)',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const accepting = new Gauge({
+    name: 'beacon_orchestrator_connections_accepting',
+    help: 'accepted by the officer, not yet in the stream: appends this orchestrator is retrying',
+    registers: [registry],
+  });
+  const acceptClaims = new Counter({
+    name: 'beacon_orchestrator_accepting_claims_total',
+    help: "accepting requests taken over after their owner's lease ran out (an orchestrator died or stalled)",
+    registers: [registry],
+  });
+  const streamAppends = new Counter({
+    name: 'beacon_orchestrator_stream_appends_total',
+    help: 'established-connection events appended, by result (ok, failed)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  return { connRequests, decisions, accepting, acceptClaims, streamAppends };
 }

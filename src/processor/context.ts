@@ -60,7 +60,13 @@ export function createNodeContext(opts: ProcessorOptions): NodeContext {
   });
   const sendCtx: SendContext = { metrics, maxBackpressure: config.MAX_BACKPRESSURE_BYTES };
   const live = new LiveIndex(
-    { searchRadius: config.SEARCH_RADIUS_M, alertRadius: config.ALERT_RADIUS_M, precision: config.OFFICER_PRECISION_M, distanceStep: config.DISTANCE_STEP_M, mono },
+    {
+      searchRadius: config.SEARCH_RADIUS_M,
+      alertRadius: config.ALERT_RADIUS_M,
+      precision: config.OFFICER_PRECISION_M,
+      distanceStep: config.DISTANCE_STEP_M,
+      mono,
+    },
     createLiveSink(sendCtx, citizens, metrics),
   );
   return {

@@ -11,7 +11,17 @@ import { onMessage } from './handlers.js';
 import { onClose, onOpen } from './lifecycle.js';
 import type { SocketData } from './session.js';
 import { handleUpgrade } from './upgrade.js';
-import { App, DISABLED, SSLApp, usSocketLocalPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocketBehavior } from './uws.js';
+import {
+  App,
+  DISABLED,
+  SSLApp,
+  usSocketLocalPort,
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+  type us_listen_socket,
+  type WebSocketBehavior,
+} from './uws.js';
 
 /**
  * uWS closes a socket whose frame exceeds this (code 1009), before we see it. Frames between

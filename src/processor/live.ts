@@ -175,7 +175,16 @@ export class LiveIndex {
       for (const cid of o.nearestOf) this.markDirty(cid, since);
       for (const cid of o.alertOf) this.markDirty(cid, since);
     } else {
-      o = { id, lat: pos.lat, lng: pos.lng, profile: meta.profile, remote: meta.remote === true, nearestOf: new Set(), alertOf: new Set(), exactFor: new Set() };
+      o = {
+        id,
+        lat: pos.lat,
+        lng: pos.lng,
+        profile: meta.profile,
+        remote: meta.remote === true,
+        nearestOf: new Set(),
+        alertOf: new Set(),
+        exactFor: new Set(),
+      };
       this.officers.set(id, o);
     }
     // Citizens whose watch circle holds the new point may get a nearer officer or a new alert.

@@ -18,39 +18,32 @@ export interface Gauges {
 
 export function createMetrics(gauges: Gauges) {
   const registry = new Registry();
-  const sockets = new Gauge({
-    name: 'beacon_processor_sockets',
-    help: 'open websockets by role',
-    labelNames: ['role'],
+  const sockets = registerGauges(registry, gauges);
+  const messagesIn = new Counter({
+    name: 'beacon_processor_messages_in_total',
+    help: 'valid client frames by type',
+    labelNames: ['type'],
     registers: [registry],
-    collect() {
-      this.set({ role: 'officer' }, gauges.officers());
-      this.set({ role: 'citizen' }, gauges.citizens());
-    },
   });
-  new Gauge({
-    name: 'beacon_processor_max_sockets',
-    help: 'MAX_SOCKETS: sockets this processor accepts (upgrades beyond are refused 503)',
-    registers: [registry],
-    collect() {
-      this.set(gauges.maxSockets());
-    },
-  });
-  new Gauge({
-    name: 'beacon_processor_index_officers',
-    help: 'officers in the spatial index (available with a position)',
-    registers: [registry],
-    collect() {
-      this.set(gauges.indexSize());
-    },
-  });
-  const messagesIn = new Counter({ name: 'beacon_processor_messages_in_total', help: 'valid client frames by type', labelNames: ['type'], registers: [registry] });
   const messagesOut = new Counter({ name: 'beacon_processor_messages_out_total', help: 'frames written by type', labelNames: ['type'], registers: [registry] });
   const errors = new Counter({ name: 'beacon_processor_errors_total', help: '`err` frames sent by code', labelNames: ['code'], registers: [registry] });
   const closes = new Counter({ name: 'beacon_processor_closes_total', help: 'socket closes by reason', labelNames: ['reason'], registers: [registry] });
-  const refused = new Counter({ name: 'beacon_processor_upgrades_refused_total', help: 'websocket upgrades refused by reason', labelNames: ['reason'], registers: [registry] });
-  const requestsRefused = new Counter({ name: 'beacon_processor_requests_refused_total', help: 'connection requests not delivered because the officer socket\'s pending table was full', registers: [registry] });
-  const pushesHeld = new Counter({ name: 'beacon_processor_pushes_held_total', help: 'coalesced pushes held back because the socket still had unsent bytes', registers: [registry] });
+  const refused = new Counter({
+    name: 'beacon_processor_upgrades_refused_total',
+    help: 'websocket upgrades refused by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const requestsRefused = new Counter({
+    name: 'beacon_processor_requests_refused_total',
+    help: "connection requests not delivered because the officer socket's pending table was full",
+    registers: [registry],
+  });
+  const pushesHeld = new Counter({
+    name: 'beacon_processor_pushes_held_total',
+    help: 'coalesced pushes held back because the socket still had unsent bytes',
+    registers: [registry],
+  });
   const pushLatency = new Histogram({
     name: 'beacon_processor_push_latency_seconds',
     help: 'officer change → re-push written to an affected citizen',
@@ -83,3 +76,34 @@ export function createMetrics(gauges: Gauges) {
 }
 
 export type ProcessorMetrics = ReturnType<typeof createMetrics>;
+
+/** Gauges read from the processor's state at scrape time; returns the sockets gauge. */
+function registerGauges(registry: Registry, gauges: Gauges): Gauge<string> {
+  const sockets = new Gauge({
+    name: 'beacon_processor_sockets',
+    help: 'open websockets by role',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      this.set({ role: 'officer' }, gauges.officers());
+      this.set({ role: 'citizen' }, gauges.citizens());
+    },
+  });
+  new Gauge({
+    name: 'beacon_processor_max_sockets',
+    help: 'MAX_SOCKETS: sockets this processor accepts (upgrades beyond are refused 503)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.maxSockets());
+    },
+  });
+  new Gauge({
+    name: 'beacon_processor_index_officers',
+    help: 'officers in the spatial index (available with a position)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.indexSize());
+    },
+  });
+  return sockets;
+}

@@ -24,14 +24,26 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     epoch,
     tls: opts.tls,
     refuseReason: () =>
-      draining ? 'this node is draining; ask the orchestrator for a new socket' : busy() >= config.MAX_SOCKETS ? 'this node is full (MAX_SOCKETS); ask the orchestrator again' : null,
+      draining
+        ? 'this node is draining; ask the orchestrator for a new socket'
+        : busy() >= config.MAX_SOCKETS
+          ? 'this node is full (MAX_SOCKETS); ask the orchestrator again'
+          : null,
   });
   const listening = await listenProcessor(app, config.HOST, config.PROCESSOR_PORT);
   ctx.url = config.PUBLIC_WS_URL ?? `${opts.tls ? 'wss' : 'ws'}://${config.HOST}:${listening.port}${WS_PATH}`;
 
   const stats = (): NodeStats => {
     const b = busy();
-    return { node: nodeId, url: ctx.url, officers: ctx.officers.size, citizens: ctx.citizens.size, busy: b, free: Math.max(0, config.MAX_SOCKETS - b), at: now() };
+    return {
+      node: nodeId,
+      url: ctx.url,
+      officers: ctx.officers.size,
+      citizens: ctx.citizens.size,
+      busy: b,
+      free: Math.max(0, config.MAX_SOCKETS - b),
+      at: now(),
+    };
   };
   const unsubscribe = bus.subscribe(nodeChannel(nodeId), (msg) => {
     try {

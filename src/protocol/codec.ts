@@ -14,7 +14,8 @@ export const MAX_FRAME_BYTES = 1024;
 function decodeRaw(data: ArrayBuffer | Uint8Array | string, binary: boolean): unknown {
   if (typeof data === 'string') return JSON.parse(data);
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  if (binary) return msgpackDecode(bytes, { maxStrLength: MAX_FRAME_BYTES, maxArrayLength: 64, maxMapLength: 64, maxBinLength: MAX_FRAME_BYTES, maxExtLength: 0 });
+  if (binary)
+    return msgpackDecode(bytes, { maxStrLength: MAX_FRAME_BYTES, maxArrayLength: 64, maxMapLength: 64, maxBinLength: MAX_FRAME_BYTES, maxExtLength: 0 });
   return JSON.parse(textDecoder.decode(bytes));
 }
 

@@ -26,10 +26,7 @@ export const SocketAssignment = Type.Object({
 });
 export type SocketAssignment = Static<typeof SocketAssignment>;
 
-export const ConnectionRequestBody = Type.Object(
-  { officerId: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) },
-  { additionalProperties: false },
-);
+export const ConnectionRequestBody = Type.Object({ officerId: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) }, { additionalProperties: false });
 export type ConnectionRequestBody = Static<typeof ConnectionRequestBody>;
 
 export const ConnectionAccepted = Type.Object({

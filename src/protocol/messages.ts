@@ -130,15 +130,7 @@ export interface PongMessage {
   at: number;
 }
 
-export type ServerMessage =
-  | HelloMessage
-  | NearestMessage
-  | NearMessage
-  | ReqMessage
-  | ConnMessage
-  | ErrMessage
-  | ByeMessage
-  | PongMessage;
+export type ServerMessage = HelloMessage | NearestMessage | NearMessage | ReqMessage | ConnMessage | ErrMessage | ByeMessage | PongMessage;
 export type ServerMessageType = ServerMessage['t'];
 
 // ---------------------------------------------------------------- codes

@@ -52,9 +52,7 @@ export function parseClientMessage(v: unknown): Parsed<ClientMessage> {
   }
 }
 
-const SERVER_TYPES: ReadonlySet<ServerMessageType> = new Set<ServerMessageType>([
-  'hello', 'nearest', 'near', 'req', 'conn', 'err', 'bye', 'pong',
-]);
+const SERVER_TYPES: ReadonlySet<ServerMessageType> = new Set<ServerMessageType>(['hello', 'nearest', 'near', 'req', 'conn', 'err', 'bye', 'pong']);
 
 /** Light check for the client side: an object whose `t` is a server message type. */
 export function parseServerMessage(v: unknown): ServerMessage | null {

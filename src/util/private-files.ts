@@ -21,12 +21,15 @@ export async function ensurePrivateDir(dir: string): Promise<string | undefined>
   try {
     await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   } catch (e) {
-    throw new ConfigError([`DATA_DIR ${dir} cannot be created (${(e as NodeJS.ErrnoException).code}): it, or one of its parents, is not a directory we may write`]);
+    throw new ConfigError([
+      `DATA_DIR ${dir} cannot be created (${(e as NodeJS.ErrnoException).code}): it, or one of its parents, is not a directory we may write`,
+    ]);
   }
   const st = await stat(dir);
   if (!st.isDirectory()) throw new ConfigError([`DATA_DIR ${dir} is not a directory`]);
   if ((st.mode & 0o777) === PRIVATE_DIR_MODE) return undefined;
-  if (st.mode & STICKY) throw new ConfigError([`DATA_DIR ${dir} is a shared directory (mode ${octal(st.mode)}, like /tmp): give Beacon a directory of its own`]);
+  if (st.mode & STICKY)
+    throw new ConfigError([`DATA_DIR ${dir} is a shared directory (mode ${octal(st.mode)}, like /tmp): give Beacon a directory of its own`]);
   const uid = process.getuid?.();
   if (uid !== undefined && uid !== 0 && st.uid !== uid) {
     throw new ConfigError([`DATA_DIR ${dir} (mode ${octal(st.mode)}) belongs to another user and is open to others: chmod 700 it or choose another directory`]);

@@ -29,11 +29,19 @@ describe('resolveDeviceKeys', () => {
     // A token minted with one resolution verifies with the other (what `npm run token` relies on).
     const token = await mintDeviceToken(a.secret!, { role: 'officer', sub: 'o-1', profile: { name: 'Ofc. Diaz' } });
     expect(decodeProtectedHeader(token).alg).toBe('HS256');
-    await expect(new DeviceAuth({ keys: b }).verify(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'o-1', role: 'officer', acct: 'acct-o-1', profile: { name: 'Ofc. Diaz' } });
+    await expect(new DeviceAuth({ keys: b }).verify(`Bearer ${token}`)).resolves.toMatchObject({
+      sub: 'o-1',
+      role: 'officer',
+      acct: 'acct-o-1',
+      profile: { name: 'Ofc. Diaz' },
+    });
   });
 
   it('two starts racing create one secret', async () => {
-    const [a, b] = await Promise.all([resolveDeviceKeys({ ...none, DATA_DIR: dir }, { generate: true }), resolveDeviceKeys({ ...none, DATA_DIR: dir }, { generate: true })]);
+    const [a, b] = await Promise.all([
+      resolveDeviceKeys({ ...none, DATA_DIR: dir }, { generate: true }),
+      resolveDeviceKeys({ ...none, DATA_DIR: dir }, { generate: true }),
+    ]);
     expect(Buffer.from(a.secret!).equals(Buffer.from(b.secret!))).toBe(true);
   });
 
@@ -54,7 +62,9 @@ describe('resolveDeviceKeys', () => {
 
   it('refuses a short JWT_SECRET, two sources at once, and a bad PEM with a ConfigError', async () => {
     await expect(resolveDeviceKeys({ ...none, JWT_SECRET: 'short', DATA_DIR: dir }, { generate: true })).rejects.toBeInstanceOf(ConfigError);
-    await expect(resolveDeviceKeys({ ...none, JWT_SECRET: 'x'.repeat(32), JWKS_URL: 'https://idp.example/jwks', DATA_DIR: dir }, { generate: true })).rejects.toThrow(/only one/);
+    await expect(
+      resolveDeviceKeys({ ...none, JWT_SECRET: 'x'.repeat(32), JWKS_URL: 'https://idp.example/jwks', DATA_DIR: dir }, { generate: true }),
+    ).rejects.toThrow(/only one/);
     await expect(resolveDeviceKeys({ ...none, JWT_PUBLIC_KEY: 'not a pem', DATA_DIR: dir }, { generate: true })).rejects.toThrow(/JWT_PUBLIC_KEY/);
   });
 
@@ -74,7 +84,8 @@ describe('resolveDeviceKeys', () => {
       const k = await resolveDeviceKeys({ ...none, JWKS_URL: url, DATA_DIR: dir }, { generate: false });
       expect(k).toMatchObject({ source: 'JWKS_URL', algorithms: ['RS256', 'ES256'] });
       const auth = new DeviceAuth({ keys: k });
-      const sign = (kid: string) => new SignJWT({ acct: 'a-1', role: 'citizen' }).setProtectedHeader({ alg: 'RS256', kid }).setSubject('c-1').setExpirationTime('5m').sign(privateKey);
+      const sign = (kid: string) =>
+        new SignJWT({ acct: 'a-1', role: 'citizen' }).setProtectedHeader({ alg: 'RS256', kid }).setSubject('c-1').setExpirationTime('5m').sign(privateKey);
       await expect(auth.verify(`Bearer ${await sign('k1')}`)).resolves.toMatchObject({ sub: 'c-1', role: 'citizen' });
       await expect(auth.verify(`Bearer ${await sign('unknown')}`)).rejects.toMatchObject({ code: 'unauthorized' });
     } finally {

@@ -49,7 +49,13 @@ function cases(): [string, string][] {
     ['payload an array', sign(H, [claims])],
     ['payload null', sign(H, null)],
     ['payload not JSON', `${h}.${b64('{"sub":')}.${mac(`${h}.${b64('{"sub":')}`)}`],
-    ['header not JSON', (() => { const hb = b64('nope'); return `${hb}.${p}.${mac(`${hb}.${p}`)}`; })()],
+    [
+      'header not JSON',
+      (() => {
+        const hb = b64('nope');
+        return `${hb}.${p}.${mac(`${hb}.${p}`)}`;
+      })(),
+    ],
     ['signature cut short', `${h}.${p}.${s.slice(0, 20)}`],
     ['signature missing', `${h}.${p}.`],
     ['non-canonical signature', `${h}.${p}.${nonCanonical}`],
@@ -79,7 +85,15 @@ describe('verifyJwt, HS256', () => {
     const viaJose: DeviceKeys = { ...fast, secret: undefined }; // no secret: jose's jwtVerify with the WebCrypto key
     // Where the node:crypto path is stricter than jose, by design (documented in jwt.ts).
     const stricter = new Set(['non-canonical signature', 'sub a number']);
-    const expected: Record<string, Verdict> = { valid: 'ok', 'valid, no typ, extra claims': 'ok', expired: 'expired', 'expires this second': 'expired', 'nbf past': 'ok', 'with iss and aud': 'ok', 'iss a number': 'ok' };
+    const expected: Record<string, Verdict> = {
+      valid: 'ok',
+      'valid, no typ, extra claims': 'ok',
+      expired: 'expired',
+      'expires this second': 'expired',
+      'nbf past': 'ok',
+      'with iss and aud': 'ok',
+      'iss a number': 'ok',
+    };
     for (const opts of [{}, { issuer: 'idp', audience: 'beacon' }]) {
       for (const [name, token] of cases()) {
         const a = await verdict(token, { keys: fast, ...opts });

@@ -91,7 +91,16 @@ describe('socket tickets', () => {
     const secret = randomBytes(32);
     const verify = ticketVerifier(secret);
     const sign = ticketSigner(secret);
-    for (const over of [{ sub: '' }, { sub: 'x'.repeat(129) }, { role: 'admin' }, { lat: 91 }, { lng: Number.NaN }, { zip: 'z'.repeat(17) }, { profile: null }, { tokenExp: '1' }]) {
+    for (const over of [
+      { sub: '' },
+      { sub: 'x'.repeat(129) },
+      { role: 'admin' },
+      { lat: 91 },
+      { lng: Number.NaN },
+      { zip: 'z'.repeat(17) },
+      { profile: null },
+      { tokenExp: '1' },
+    ]) {
       expect(verify(sign(claims(over as Partial<TicketClaims>)), 'node-a', EPOCH, 0), JSON.stringify(over)).toEqual({ ok: false, reason: 'malformed' });
     }
   });

@@ -186,7 +186,13 @@ describe('BeaconClient', () => {
     const c = client();
     await expect(c.connect(NaN, 0)).rejects.toThrow(RangeError);
     await c.connect(40.75, -73.99);
-    for (const [lat, lng] of [[NaN, 0], [91, 0], [0, -181], ['40' as unknown as number, 0], [Infinity, 0]]) {
+    for (const [lat, lng] of [
+      [NaN, 0],
+      [91, 0],
+      [0, -181],
+      ['40' as unknown as number, 0],
+      [Infinity, 0],
+    ]) {
       expect(() => c.sendLocation(lat, lng)).toThrow(RangeError);
     }
     expect(() => c.sendLocation(40.7, -73.9, { acc: -1 })).toThrow(RangeError);

@@ -90,7 +90,11 @@ describe('node-fetch (the client HTTP on Node)', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(Buffer.alloc(MAX_RESPONSE_BYTES + 1, 0x20));
     };
-    await expect(assign(opts(), 'citizen', 40.75, -73.99)).rejects.toMatchObject({ status: 0, code: 'network', message: expect.stringContaining('larger than') });
+    await expect(assign(opts(), 'citizen', 40.75, -73.99)).rejects.toMatchObject({
+      status: 0,
+      code: 'network',
+      message: expect.stringContaining('larger than'),
+    });
     handler = () => {};
     await expect(assign(opts({ timeoutMs: 100 }), 'citizen', 40.75, -73.99)).rejects.toMatchObject({ status: 0, code: 'network' });
   });

@@ -3,7 +3,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, decodeClientFrame, encodeMessage, HTTP_PATHS, type ByeReason, type ClientMessage, type Encoding, type ServerMessage } from '../../src/protocol/index.js';
+import {
+  CLOSE_CODES,
+  decodeClientFrame,
+  encodeMessage,
+  HTTP_PATHS,
+  type ByeReason,
+  type ClientMessage,
+  type Encoding,
+  type ServerMessage,
+} from '../../src/protocol/index.js';
 
 export interface Received {
   msg: ClientMessage;
@@ -108,7 +117,12 @@ export async function startStandIn(): Promise<StandIn> {
         const enc: Encoding = isBinary ? 'msgpack' : 'json';
         if (!p.ok) return st.send(ws, { t: 'err', code: p.code, message: p.message }, enc);
         st.received.push({ msg: p.msg, encoding: enc });
-        if (p.msg.t === 'loc') st.send(ws, { t: 'nearest', officer: { id: 'o1', lat: p.msg.lat + 0.001, lng: p.msg.lng, precision: 0, profile: { name: 'Ofc. A' } }, dist: 111 }, enc);
+        if (p.msg.t === 'loc')
+          st.send(
+            ws,
+            { t: 'nearest', officer: { id: 'o1', lat: p.msg.lat + 0.001, lng: p.msg.lng, precision: 0, profile: { name: 'Ofc. A' } }, dist: 111 },
+            enc,
+          );
         if (p.msg.t === 'ping') st.send(ws, { t: 'pong', at: Date.now() }, enc);
       });
     });
@@ -118,4 +132,3 @@ export async function startStandIn(): Promise<StandIn> {
   st.baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return st;
 }
-

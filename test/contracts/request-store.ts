@@ -75,7 +75,10 @@ export function requestStoreContract(make: TwoHandles): void {
     // Every admitted request is still pending: nothing was pushed out.
     for (const h of holders) expect((await a.get(h.id, 2000))?.status).toBe('pending');
     // A holder's repeat is the same request, full or not.
-    expect(await a.create({ id: 'x1', officerId: 'o1', citizenId: holders[0].citizenId }, 2000, 60_000, 3)).toMatchObject({ outcome: 'existing', record: { id: holders[0].id } });
+    expect(await a.create({ id: 'x1', officerId: 'o1', citizenId: holders[0].citizenId }, 2000, 60_000, 3)).toMatchObject({
+      outcome: 'existing',
+      record: { id: holders[0].id },
+    });
     // Another officer is not affected.
     expect(await a.create({ id: 'x2', officerId: 'o2', citizenId: 'c-new' }, 2000, 60_000, 3)).toMatchObject({ outcome: 'created' });
     // An answered request (declined, or accepted: accepting) frees its place at once.
@@ -92,7 +95,10 @@ export function requestStoreContract(make: TwoHandles): void {
     const { a, b } = await make();
     await a.create({ id: 'r1', officerId: 'o1', citizenId: 'c1', zip: '10001' }, 1000, 5000, 32);
     const t = await a.beginAccept('r1', 2000, lease('orch-a', 1000, 10_000));
-    expect(t).toMatchObject({ changed: true, record: { status: 'accepting', at: 1000, answeredAt: 2000, owner: 'orch-a', leaseUntil: 3000, deadline: 12_000 } });
+    expect(t).toMatchObject({
+      changed: true,
+      record: { status: 'accepting', at: 1000, answeredAt: 2000, owner: 'orch-a', leaseUntil: 3000, deadline: 12_000 },
+    });
     expect(await b.beginAccept('r1', 2001, lease('orch-b'))).toMatchObject({ changed: false, record: { status: 'accepting', owner: 'orch-a' } });
     // GET mapping: still pending, `at` unchanged, long past the request's own expiry.
     const late = await b.get('r1', 9000);

@@ -3,7 +3,15 @@
 import { expect } from 'vitest';
 import type { SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 
-const rec = (node: string, at: number): SocketRecord => ({ node, url: `ws://127.0.0.1/${node}`, role: 'officer', profileId: 'o-avail', zip: '10001', at, available: true });
+const rec = (node: string, at: number): SocketRecord => ({
+  node,
+  url: `ws://127.0.0.1/${node}`,
+  role: 'officer',
+  profileId: 'o-avail',
+  zip: '10001',
+  at,
+  available: true,
+});
 
 export async function availabilityFollowsTheSocket(s: SocketRecordStore): Promise<void> {
   expect(await s.setAvailable(rec('n1', 1000), false)).toBe(false); // no record yet

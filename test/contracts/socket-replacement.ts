@@ -5,7 +5,15 @@
 import { expect } from 'vitest';
 import type { SocketRecord, SocketRecordStore } from '../../src/coordination/index.js';
 
-const rec = (node: string, at: number): SocketRecord => ({ node, url: `ws://127.0.0.1/${node}`, role: 'officer', profileId: 'o-repl', zip: '10001', at, available: true });
+const rec = (node: string, at: number): SocketRecord => ({
+  node,
+  url: `ws://127.0.0.1/${node}`,
+  role: 'officer',
+  profileId: 'o-repl',
+  zip: '10001',
+  at,
+  available: true,
+});
 
 /** `a` and `b` are two orchestrators' views of one store (the same object for the memory store). */
 export async function replacementReportedOnce(a: SocketRecordStore, b: SocketRecordStore): Promise<void> {

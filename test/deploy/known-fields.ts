@@ -20,8 +20,15 @@ const declarations = (k: { apiVersion: string; kind: string }) => join(ROOT, MOD
 
 /** The kinds deploy/kubernetes/ uses (validateTree refuses any other). */
 const KINDS = [
-  ['v1', 'Namespace'], ['v1', 'ConfigMap'], ['v1', 'Secret'], ['v1', 'Service'], ['apps/v1', 'Deployment'], ['apps/v1', 'StatefulSet'],
-  ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'Ingress'],
+  ['v1', 'Namespace'],
+  ['v1', 'ConfigMap'],
+  ['v1', 'Secret'],
+  ['v1', 'Service'],
+  ['apps/v1', 'Deployment'],
+  ['apps/v1', 'StatefulSet'],
+  ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['networking.k8s.io/v1', 'Ingress'],
 ].map(([apiVersion, kind]) => ({ apiVersion, kind }));
 
 let cached: { checker: ts.TypeChecker; types: Map<string, ts.Type> } | undefined;

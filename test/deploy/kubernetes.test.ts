@@ -69,7 +69,7 @@ describe('Kubernetes manifests', { timeout: 60_000 }, () => {
     ]);
   });
 
-  it('every probe answers 200 on the real servers started with the manifests\' env', async () => {
+  it("every probe answers 200 on the real servers started with the manifests' env", async () => {
     const { probes } = check(readTree(DIR));
     for (const p of probes) {
       await waitFor(async () => (await probeStatus(p)) === 200, 20_000, `${p.workload} ${p.kind} ${p.path} 200`);
@@ -86,22 +86,88 @@ describe('Kubernetes manifests', { timeout: 60_000 }, () => {
 
   describe('a typo in a copy of a manifest is caught', () => {
     const mutations: [string, string, string, string, RegExp][] = [
-      ['schema: a misspelt required field', 'orchestrator.yaml', 'containerPort: 8080', 'containerPrt: 8080', /ports\/0 must have required property containerPort/],
+      [
+        'schema: a misspelt required field',
+        'orchestrator.yaml',
+        'containerPort: 8080',
+        'containerPrt: 8080',
+        /ports\/0 must have required property containerPort/,
+      ],
       ['schema: a string where a number goes', 'processor.yaml', 'replicas: 3', 'replicas: three', /replicas must be integer/],
-      ['schema: a misspelt optional field (Kubernetes would drop it silently)', 'processor.yaml', 'terminationGracePeriodSeconds: 35', 'terminationGracePeriodSecond: 35', /unknown field spec\.template\.spec\.terminationGracePeriodSecond/],
-      ['schema: a misspelt probe', 'orchestrator.yaml', 'readinessProbe:', 'readinesProbe:', /unknown field spec\.template\.spec\.containers\[0\]\.readinesProbe/],
+      [
+        'schema: a misspelt optional field (Kubernetes would drop it silently)',
+        'processor.yaml',
+        'terminationGracePeriodSeconds: 35',
+        'terminationGracePeriodSecond: 35',
+        /unknown field spec\.template\.spec\.terminationGracePeriodSecond/,
+      ],
+      [
+        'schema: a misspelt probe',
+        'orchestrator.yaml',
+        'readinessProbe:',
+        'readinesProbe:',
+        /unknown field spec\.template\.spec\.containers\[0\]\.readinesProbe/,
+      ],
       ['an env var the config table does not know', 'processor.yaml', 'name: MAX_SOCKETS', 'name: MAX_SOCKET', /env MAX_SOCKET is not a setting/],
       ['a ConfigMap key the config table does not know', 'configmap.yaml', 'LOG_LEVEL: info', 'LOGLEVEL: info', /env LOGLEVEL is not a setting/],
       ['an env value the config refuses', 'configmap.yaml', 'REDIS_URL: redis://', 'REDIS_URL: http://', /REDIS_URL.*must use redis: or rediss:/],
-      ['containerPort ≠ the config port', 'orchestrator.yaml', 'containerPort: 8080', 'containerPort: 8000', /containerPort 8000 \(http\) is none of PORT=8080/],
-      ['a Service targetPort no container has', 'processor-services.yaml', 'targetPort: ws', 'targetPort: wss', /targetPort wss is no port of beacon-processor/],
-      ['an Ingress backend port the Service lacks', 'ingress.yaml', 'name: http\n', 'name: https\n', /→ beacon-orchestrator port https, not a port of that Service/],
-      ['an Ingress path that is no PUBLIC_WS_URL', 'ingress.yaml', 'path: /ws/beacon-processor-1', 'path: /ws/beacon-processor-l', /beacon-processor-1: no Ingress path \/ws\/beacon-processor-1/],
-      ['a per-pod Service selecting another pod', 'processor-services.yaml', 'pod-name: beacon-processor-2', 'pod-name: beacon-processor-1', /beacon-processor-2: Ingress path .* does not select exactly that pod/],
-      ['a grace period shorter than the drain', 'processor.yaml', 'terminationGracePeriodSeconds: 35', 'terminationGracePeriodSeconds: 20', /terminationGracePeriodSeconds 20 s ≤ preStop 5 s \+ DRAIN_TIMEOUT_MS 20000/],
+      [
+        'containerPort ≠ the config port',
+        'orchestrator.yaml',
+        'containerPort: 8080',
+        'containerPort: 8000',
+        /containerPort 8000 \(http\) is none of PORT=8080/,
+      ],
+      [
+        'a Service targetPort no container has',
+        'processor-services.yaml',
+        'targetPort: ws',
+        'targetPort: wss',
+        /targetPort wss is no port of beacon-processor/,
+      ],
+      [
+        'an Ingress backend port the Service lacks',
+        'ingress.yaml',
+        'name: http\n',
+        'name: https\n',
+        /→ beacon-orchestrator port https, not a port of that Service/,
+      ],
+      [
+        'an Ingress path that is no PUBLIC_WS_URL',
+        'ingress.yaml',
+        'path: /ws/beacon-processor-1',
+        'path: /ws/beacon-processor-l',
+        /beacon-processor-1: no Ingress path \/ws\/beacon-processor-1/,
+      ],
+      [
+        'a per-pod Service selecting another pod',
+        'processor-services.yaml',
+        'pod-name: beacon-processor-2',
+        'pod-name: beacon-processor-1',
+        /beacon-processor-2: Ingress path .* does not select exactly that pod/,
+      ],
+      [
+        'a grace period shorter than the drain',
+        'processor.yaml',
+        'terminationGracePeriodSeconds: 35',
+        'terminationGracePeriodSeconds: 20',
+        /terminationGracePeriodSeconds 20 s ≤ preStop 5 s \+ DRAIN_TIMEOUT_MS 20000/,
+      ],
       ['a memory request below MAX_SOCKETS × 2 KB', 'processor.yaml', 'memory: 512Mi', 'memory: 256Mi', /memory request 256Mi < 426Mi/],
-      ['a secret set in plain text', 'orchestrator.yaml', 'name: TICKET_SECRET\n              valueFrom:\n                secretKeyRef:\n                  name: beacon-secrets\n                  key: TICKET_SECRET', 'name: TICKET_SECRET\n              value: hunter2hunter2hunter2', /TICKET_SECRET must come from a Secret/],
-      ['a kustomization naming a missing file', 'kustomization.yaml', '- processor-pdb.yaml', '- processor-pdbs.yaml', /names processor-pdbs.yaml, which does not exist/],
+      [
+        'a secret set in plain text',
+        'orchestrator.yaml',
+        'name: TICKET_SECRET\n              valueFrom:\n                secretKeyRef:\n                  name: beacon-secrets\n                  key: TICKET_SECRET',
+        'name: TICKET_SECRET\n              value: hunter2hunter2hunter2',
+        /TICKET_SECRET must come from a Secret/,
+      ],
+      [
+        'a kustomization naming a missing file',
+        'kustomization.yaml',
+        '- processor-pdb.yaml',
+        '- processor-pdbs.yaml',
+        /names processor-pdbs.yaml, which does not exist/,
+      ],
     ];
     for (const [what, file, from, to, expected] of mutations) {
       it(what, () => {

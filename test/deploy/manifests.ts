@@ -139,7 +139,16 @@ export function beaconContainers(ms: Manifest[]): BeaconContainer[] {
         if (e.valueFrom?.secretKeyRef) secretKeys.set(e.name, e.valueFrom.secretKeyRef);
         env.set(e.name, e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? '<pod name>' : `<${e.name}>`));
       }
-      return { workload: doc.metadata.name, kind: doc.kind, replicas: doc.spec.replicas ?? 1, env, secretKeys, container: c, podSpec: doc.spec.template.spec, labels: doc.spec.template.metadata.labels };
+      return {
+        workload: doc.metadata.name,
+        kind: doc.kind,
+        replicas: doc.spec.replicas ?? 1,
+        env,
+        secretKeys,
+        container: c,
+        podSpec: doc.spec.template.spec,
+        labels: doc.spec.template.metadata.labels,
+      };
     }),
   );
 }
@@ -157,7 +166,8 @@ function podsFor(selector: Record<string, string>, ms: Manifest[]): { workload: 
     if (podName !== undefined && w.kind === 'StatefulSet') {
       const i = podName.startsWith(`${w.metadata.name}-`) ? Number(podName.slice(w.metadata.name.length + 1)) : NaN;
       const rest = Object.fromEntries(Object.entries(selector).filter(([k]) => k !== 'statefulset.kubernetes.io/pod-name'));
-      if (Number.isInteger(i) && i >= 0 && i < (w.spec.replicas ?? 1) && Object.entries(rest).every(([k, v]) => w.spec.template.metadata.labels[k] === v)) out.push({ workload: w, ports });
+      if (Number.isInteger(i) && i >= 0 && i < (w.spec.replicas ?? 1) && Object.entries(rest).every(([k, v]) => w.spec.template.metadata.labels[k] === v))
+        out.push({ workload: w, ports });
     } else if (matches(selector, w.spec.template.metadata.labels)) out.push({ workload: w, ports });
   }
   return out;
@@ -189,17 +199,24 @@ export function checkManifests(all: Manifest[], secretExample?: Doc): { problems
     for (const secret of ['JWT_SECRET', 'TICKET_SECRET', 'REPLICATION_KEY']) {
       const ref = bc.secretKeys.get(secret);
       if (!ref) problems.push(`${where}: ${secret} must come from a Secret (secretKeyRef)`);
-      else if (secretExample && (ref.name !== secretExample.metadata.name || !(ref.key in (secretExample.stringData ?? {})))) problems.push(`${where}: ${secret} refers to ${ref.name}/${ref.key}, not in secret.example.yaml`);
+      else if (secretExample && (ref.name !== secretExample.metadata.name || !(ref.key in (secretExample.stringData ?? {}))))
+        problems.push(`${where}: ${secret} refers to ${ref.name}/${ref.key}, not in secret.example.yaml`);
     }
     // Ports: each containerPort is a listening setting's value, and each setting set has its port.
     const ports = (bc.container.ports ?? []) as Doc[];
     const settingOfPort = new Map<string, string>();
     for (const p of ports) {
       const setting = PORT_SETTINGS.find((s) => bc.env.get(s) === String(p.containerPort));
-      if (!setting) problems.push(`${where}: containerPort ${p.containerPort} (${p.name}) is none of ${PORT_SETTINGS.filter((s) => bc.env.has(s)).map((s) => `${s}=${bc.env.get(s)}`).join(', ')}`);
+      if (!setting)
+        problems.push(
+          `${where}: containerPort ${p.containerPort} (${p.name}) is none of ${PORT_SETTINGS.filter((s) => bc.env.has(s))
+            .map((s) => `${s}=${bc.env.get(s)}`)
+            .join(', ')}`,
+        );
       else settingOfPort.set(p.name ?? String(p.containerPort), setting);
     }
-    for (const s of PORT_SETTINGS) if (bc.env.has(s) && !ports.some((p) => String(p.containerPort) === bc.env.get(s))) problems.push(`${where}: ${s}=${bc.env.get(s)} has no containerPort`);
+    for (const s of PORT_SETTINGS)
+      if (bc.env.has(s) && !ports.some((p) => String(p.containerPort) === bc.env.get(s))) problems.push(`${where}: ${s}=${bc.env.get(s)} has no containerPort`);
     for (const kind of ['liveness', 'readiness'] as const) {
       const probe = bc.container[`${kind}Probe`];
       if (!probe?.httpGet) {
@@ -217,14 +234,16 @@ export function checkManifests(all: Manifest[], secretExample?: Doc): { problems
     const preStopMs = cmd && cmd[0] === 'sleep' ? Number(cmd[1]) * 1000 : NaN;
     if (!(preStopMs > 0)) problems.push(`${where}: no preStop sleep (endpoints must drop the pod before SIGTERM)`);
     const graceMs = (bc.podSpec.terminationGracePeriodSeconds ?? 30) * 1000;
-    if (!(graceMs > preStopMs + drainMs)) problems.push(`${where}: terminationGracePeriodSeconds ${graceMs / 1000} s ≤ preStop ${preStopMs / 1000} s + DRAIN_TIMEOUT_MS ${drainMs} ms`);
+    if (!(graceMs > preStopMs + drainMs))
+      problems.push(`${where}: terminationGracePeriodSeconds ${graceMs / 1000} s ≤ preStop ${preStopMs / 1000} s + DRAIN_TIMEOUT_MS ${drainMs} ms`);
     // Memory: requests and limits set; a processor's request covers MAX_SOCKETS idle sockets.
     const res = bc.container.resources ?? {};
     for (const k of ['requests', 'limits']) if (!res[k]?.memory || !res[k]?.cpu) problems.push(`${where}: resources.${k} needs cpu and memory`);
     if (bc.env.has('PROCESSOR_PORT')) {
       const maxSockets = Number(bc.env.get('MAX_SOCKETS') ?? SETTINGS.MAX_SOCKETS.default);
       const need = BASE_RSS_BYTES + maxSockets * BYTES_PER_SOCKET;
-      if (!(bytesOf(res.requests?.memory) >= need)) problems.push(`${where}: memory request ${res.requests?.memory} < ${Math.ceil(need / 2 ** 20)}Mi (base + MAX_SOCKETS × ${BYTES_PER_SOCKET} B)`);
+      if (!(bytesOf(res.requests?.memory) >= need))
+        problems.push(`${where}: memory request ${res.requests?.memory} < ${Math.ceil(need / 2 ** 20)}Mi (base + MAX_SOCKETS × ${BYTES_PER_SOCKET} B)`);
       if (!(bytesOf(res.limits?.memory) >= bytesOf(res.requests?.memory))) problems.push(`${where}: memory limit below the request`);
     }
     // The env as a whole is a valid configuration (secrets and the pod name stood in for).
@@ -244,7 +263,9 @@ export function checkManifests(all: Manifest[], secretExample?: Doc): { problems
     const pods = podsFor(svc.spec.selector ?? {}, ms);
     if (pods.length === 0) problems.push(`Service ${svc.metadata.name}: selects no pod`);
     for (const p of svc.spec.ports ?? []) {
-      for (const pod of pods) if (!portOf(pod.ports, p.targetPort ?? p.port)) problems.push(`Service ${svc.metadata.name}: targetPort ${p.targetPort} is no port of ${pod.workload.metadata.name}`);
+      for (const pod of pods)
+        if (!portOf(pod.ports, p.targetPort ?? p.port))
+          problems.push(`Service ${svc.metadata.name}: targetPort ${p.targetPort} is no port of ${pod.workload.metadata.name}`);
     }
   }
   const ingressPaths = new Map<string, { host: string; service: string }>();
@@ -277,16 +298,19 @@ export function checkManifests(all: Manifest[], secretExample?: Doc): { problems
         if (route.host !== u.hostname) problems.push(`${pod}: PUBLIC_WS_URL host ${u.hostname} ≠ Ingress host ${route.host}`);
         const svc = services.find((s) => s.metadata.name === route.service);
         const pods = svc ? podsFor(svc.spec.selector ?? {}, ms) : [];
-        if (svc?.spec.selector?.['statefulset.kubernetes.io/pod-name'] !== pod || pods.length !== 1) problems.push(`${pod}: Ingress path ${u.pathname} → ${route.service}, which does not select exactly that pod`);
+        if (svc?.spec.selector?.['statefulset.kubernetes.io/pod-name'] !== pod || pods.length !== 1)
+          problems.push(`${pod}: Ingress path ${u.pathname} → ${route.service}, which does not select exactly that pod`);
       }
     }
   }
   // HPA and PDBs name real workloads.
   for (const hpa of byKind(ms, 'HorizontalPodAutoscaler')) {
     const t = hpa.spec.scaleTargetRef;
-    if (!ms.some((m) => m.doc.kind === t.kind && m.doc.metadata.name === t.name)) problems.push(`HPA ${hpa.metadata.name}: target ${t.kind}/${t.name} does not exist`);
+    if (!ms.some((m) => m.doc.kind === t.kind && m.doc.metadata.name === t.name))
+      problems.push(`HPA ${hpa.metadata.name}: target ${t.kind}/${t.name} does not exist`);
     const target = ms.find((m) => m.doc.kind === t.kind && m.doc.metadata.name === t.name)?.doc;
-    if (target && !(target.spec.template.spec.containers as Doc[]).every((c) => c.resources?.requests?.cpu)) problems.push(`HPA ${hpa.metadata.name}: CPU utilization needs CPU requests`);
+    if (target && !(target.spec.template.spec.containers as Doc[]).every((c) => c.resources?.requests?.cpu))
+      problems.push(`HPA ${hpa.metadata.name}: CPU utilization needs CPU requests`);
   }
   for (const pdb of byKind(ms, 'PodDisruptionBudget')) {
     if (podsFor(pdb.spec.selector?.matchLabels ?? {}, ms).length === 0) problems.push(`PDB ${pdb.metadata.name}: selects no pod`);

@@ -26,7 +26,11 @@ const alerts = () => parse(readFileSync(join(DEPLOY, 'prometheus/alerts.yml'), '
 
 /** Metric names the expressions read that `exported` lacks, with the expression for the message. */
 function missing(exprs: string[], exported: Set<string>, except = new Set<string>()): string[] {
-  return exprs.flatMap((e) => metricsIn(e).filter((m) => !exported.has(m) && !except.has(m)).map((m) => `${m} (in ${e})`));
+  return exprs.flatMap((e) =>
+    metricsIn(e)
+      .filter((m) => !exported.has(m) && !except.has(m))
+      .map((m) => `${m} (in ${e})`),
+  );
 }
 
 const scrape = async (url: string) => {
@@ -48,9 +52,12 @@ let distributedText = '';
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-deploy-metrics-'));
-  embedded = await startEmbedded(loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', MAX_SOCKETS: '1234' }), {
-    logger: createLogger('silent', 'test'),
-  });
+  embedded = await startEmbedded(
+    loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', MAX_SOCKETS: '1234' }),
+    {
+      logger: createLogger('silent', 'test'),
+    },
+  );
   redis = await startRedis();
 }, 60_000);
 
@@ -95,9 +102,17 @@ describe('metrics a running Beacon exports', { timeout: 180_000 }, () => {
 
     // Redis down: the readiness gauge says which check fails (what BeaconRedisDown watches).
     await redis.stop();
-    await waitFor(async () => sample(await scrape(`${orch.url}${HTTP_PATHS.metrics}`), 'beacon_orchestrator_ready{check="redis"}') === 0, 15_000, 'ready{check="redis"} 0');
+    await waitFor(
+      async () => sample(await scrape(`${orch.url}${HTTP_PATHS.metrics}`), 'beacon_orchestrator_ready{check="redis"}') === 0,
+      15_000,
+      'ready{check="redis"} 0',
+    );
     await redis.restart();
-    await waitFor(async () => sample(await scrape(`${orch.url}${HTTP_PATHS.metrics}`), 'beacon_orchestrator_ready{check="redis"}') === 1, 30_000, 'ready{check="redis"} 1 again');
+    await waitFor(
+      async () => sample(await scrape(`${orch.url}${HTTP_PATHS.metrics}`), 'beacon_orchestrator_ready{check="redis"}') === 1,
+      30_000,
+      'ready{check="redis"} 1 again',
+    );
   });
 
   it('the dashboard queries only exported metrics, in both modes', () => {

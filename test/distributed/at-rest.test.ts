@@ -43,7 +43,11 @@ beforeAll(async () => {
   // rewritten base would be binary RDB, whose LZF-compressed strings a byte scan cannot see into
   // (the live keyspace scan covers the values either way).
   // LOG_LEVEL=trace: every line any node can write is written, and scanned too (issue #10 §6).
-  d = await startDeployment({ processors: 2, redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no'], env: { LOG_LEVEL: 'trace' } });
+  d = await startDeployment({
+    processors: 2,
+    redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no'],
+    env: { LOG_LEVEL: 'trace' },
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -54,13 +58,24 @@ afterAll(async () => {
 describe('the scan itself', () => {
   it('finds the coordinates in every rendering it claims, and nothing in unrelated data', () => {
     const hit = (s: string | Buffer) => findCoordinates(Buffer.isBuffer(s) ? s : Buffer.from(s), needles);
-    for (const s of ['40.712345678', '[40.71234,', 'lat=40.7123&', '40.712346', '-74.006789', '"lng":-74.0068', 'x40712346y', '407123457', Buffer.from(encode([40.712345678]))]) {
+    for (const s of [
+      '40.712345678',
+      '[40.71234,',
+      'lat=40.7123&',
+      '40.712346',
+      '-74.006789',
+      '"lng":-74.0068',
+      'x40712346y',
+      '407123457',
+      Buffer.from(encode([40.712345678])),
+    ]) {
       expect(hit(s), String(s)).not.toEqual([]);
     }
     const f32 = Buffer.alloc(4);
     f32.writeFloatLE(40.712345678);
     expect(hit(Buffer.concat([Buffer.from('abc'), f32]))).not.toEqual([]);
-    for (const s of ['40.7', '40.71', '74.00', 'beacon:sock:{officer:o1}', '1740712346123', '{"zip":"10007","at":1700000000000}']) expect(hit(s), s).toEqual([]);
+    for (const s of ['40.7', '40.71', '74.00', 'beacon:sock:{officer:o1}', '1740712346123', '{"zip":"10007","at":1700000000000}'])
+      expect(hit(s), s).toEqual([]);
   });
 });
 
@@ -93,7 +108,11 @@ describe('a distributed run leaves no coordinate at rest', () => {
     // Officers going off duty and back re-write their snapshot entries (HDEL, then HSET at the
     // same position) and publish each change: let them pass (seen in the stats).
     const published = async () =>
-      (await Promise.all(d.processors.map(async (p) => Number(/beacon_processor_replication\{what="published"\} (\d+)/.exec(await (await fetch(p.metricsUrl!)).text())?.[1])))).reduce((a, b) => a + b, 0);
+      (
+        await Promise.all(
+          d.processors.map(async (p) => Number(/beacon_processor_replication\{what="published"\} (\d+)/.exec(await (await fetch(p.metricsUrl!)).text())?.[1])),
+        )
+      ).reduce((a, b) => a + b, 0);
     const before = await published();
     for (const o of officers) o.client.json({ t: 'avail', on: false });
     await expect.poll(published, { timeout: 10_000 }).toBeGreaterThan(before + 2);
@@ -118,7 +137,13 @@ describe('a distributed run leaves no coordinate at rest', () => {
     expect(files.hits).toEqual([]);
     // Nor any log line of any node (at trace level; each wrote some).
     for (const n of [...d.orchestrators, ...d.processors]) {
-      expect(n.output().split('\n').filter((l) => l.startsWith('{')).length, `${n.role} ${n.nodeId ?? ''} log lines`).toBeGreaterThan(3);
+      expect(
+        n
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{')).length,
+        `${n.role} ${n.nodeId ?? ''} log lines`,
+      ).toBeGreaterThan(3);
       expect(findCoordinates(Buffer.from(n.output(), 'latin1'), needles), `${n.role} ${n.nodeId ?? ''} logs`).toEqual([]);
     }
 

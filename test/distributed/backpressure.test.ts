@@ -38,7 +38,10 @@ describe('replication while Redis stalls', () => {
     await waitFor(() => a.observer !== undefined && b.observer !== undefined, 10_000, 'observers');
     b.observer!.citizen('c1', centre);
     // Officers spread over ~1 km around the centre, each moved by `step`.
-    const pos = (i: number, step: number) => ({ lat: centre.lat + ((i % 20) - 10) * 0.0005 + step * 1e-6, lng: centre.lng + (Math.floor(i / 20) - 7) * 0.0005 });
+    const pos = (i: number, step: number) => ({
+      lat: centre.lat + ((i % 20) - 10) * 0.0005 + step * 1e-6,
+      lng: centre.lng + (Math.floor(i / 20) - 7) * 0.0005,
+    });
     const move = (step: number) => {
       for (let i = 0; i < OFFICERS; i++) a.observer!.officer(`o${i}`, pos(i, step), {});
     };

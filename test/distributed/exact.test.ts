@@ -82,7 +82,13 @@ describe('distributed mode, 3 processors', () => {
     for (const cell of grid.cellsWithin(citizens[0].lat, citizens[0].lng, SEARCH_RADIUS_M).slice(0, 3)) {
       const ch = wire.channel(cell);
       const unsealed = JSON.stringify({ n: 'px', v: Date.now() * 1000, u: [['evil', citizens[0].lat, citizens[0].lng, {}]], r: [] });
-      for (const junk of ['garbage', '{"n":"px","v":1,"u":[["evil",999,0,{}]],"r":[]}', unsealed, JSON.stringify({ n: 'px', v: 1, u: 'x', r: [] }), 'x'.repeat(100_000)]) {
+      for (const junk of [
+        'garbage',
+        '{"n":"px","v":1,"u":[["evil",999,0,{}]],"r":[]}',
+        unsealed,
+        JSON.stringify({ n: 'px', v: 1, u: 'x', r: [] }),
+        'x'.repeat(100_000),
+      ]) {
         await d.redis.cli('PUBLISH', ch, junk);
       }
       // A well-formed sealed batch with an out-of-range position: opened, then refused.
@@ -138,7 +144,7 @@ describe('distributed mode, 3 processors', () => {
     const lines = out.trim().split('\n');
     // --raw prints entry id, then field, value, ... per entry: count entries naming this request.
     const entries: Record<string, string>[] = [];
-    for (let i = 0; i < lines.length; ) {
+    for (let i = 0; i < lines.length;) {
       if (/^\d+-\d+$/.test(lines[i])) {
         const fields: Record<string, string> = {};
         let j = i + 1;

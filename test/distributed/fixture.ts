@@ -21,7 +21,13 @@ export interface Deployment {
   stop(): Promise<void>;
 }
 
-export async function startDeployment(o: { processors: number; orchestrators?: number; redisArgs?: string[]; env?: Record<string, string>; cluster?: boolean }): Promise<Deployment> {
+export async function startDeployment(o: {
+  processors: number;
+  orchestrators?: number;
+  redisArgs?: string[];
+  env?: Record<string, string>;
+  cluster?: boolean;
+}): Promise<Deployment> {
   const cluster = o.cluster ? await startCluster(3) : undefined;
   const redis = cluster ? cluster.nodes[0] : await startRedis({ args: o.redisArgs });
   const dispose = async () => (cluster ? cluster.stop() : redis.dispose());
@@ -29,11 +35,11 @@ export async function startDeployment(o: { processors: number; orchestrators?: n
   const started: NodeProcess[] = [];
   try {
     const procs = await Promise.all(
-      Array.from({ length: o.processors }, (_, i) => spawnNode('processor', { METRICS_PORT: '0', ...env, NODE_ID: `p${i + 1}` }).then((n) => (started.push(n), n))),
+      Array.from({ length: o.processors }, (_, i) =>
+        spawnNode('processor', { METRICS_PORT: '0', ...env, NODE_ID: `p${i + 1}` }).then((n) => (started.push(n), n)),
+      ),
     );
-    const orchs = await Promise.all(
-      Array.from({ length: o.orchestrators ?? 1 }, () => spawnNode('orchestrator', env).then((n) => (started.push(n), n))),
-    );
+    const orchs = await Promise.all(Array.from({ length: o.orchestrators ?? 1 }, () => spawnNode('orchestrator', env).then((n) => (started.push(n), n))));
     for (const orch of orchs) await waitNodes(orch.url, o.processors);
     return {
       redis,
@@ -98,10 +104,21 @@ export const grantKey = (citizenId: string, officerId: string): string => `${cit
  * alert radius or with a grant, else the officer's cell centre and the distance to that centre
  * rounded to the step.
  */
-function shownAsPolicySays(c: { lat: number; lng: number }, got: GotNearest, want: { dist: number }, officer: { lat: number; lng: number }, granted: boolean): boolean {
+function shownAsPolicySays(
+  c: { lat: number; lng: number },
+  got: GotNearest,
+  want: { dist: number },
+  officer: { lat: number; lng: number },
+  granted: boolean,
+): boolean {
   const o = got.officer!;
   const dist = got.dist ?? -1;
-  const exactOk = (granted || want.dist <= POLICY.ALERT_RADIUS_M + 0.5) && o.precision === 0 && o.lat === officer.lat && o.lng === officer.lng && Math.abs(dist - want.dist) <= 0.5;
+  const exactOk =
+    (granted || want.dist <= POLICY.ALERT_RADIUS_M + 0.5) &&
+    o.precision === 0 &&
+    o.lat === officer.lat &&
+    o.lng === officer.lng &&
+    Math.abs(dist - want.dist) <= 0.5;
   if (exactOk) return true;
   if (granted || want.dist < POLICY.ALERT_RADIUS_M - 0.5) return false;
   const cell = snapToCell(officer.lat, officer.lng, POLICY.OFFICER_PRECISION_M);
@@ -120,7 +137,9 @@ export function mismatches(citizens: Device[], officers: Iterable<Device>, grant
     const wantAt = want ? all.find((o) => o.id === want.id)! : null;
     if (!got || gotId !== (want?.id ?? null) || (want && !shownAsPolicySays(c, got, want, wantAt!, grants.has(grantKey(c.id, want.id))))) {
       const known = all.find((o) => o.id === gotId);
-      const where = got?.officer ? ` at ${got.officer.lat.toFixed(5)},${got.officer.lng.toFixed(5)}; test has it ${known ? `at ${known.lat.toFixed(5)},${known.lng.toFixed(5)} on ${known.assignment.node}` : 'nowhere'}` : '';
+      const where = got?.officer
+        ? ` at ${got.officer.lat.toFixed(5)},${got.officer.lng.toFixed(5)}; test has it ${known ? `at ${known.lat.toFixed(5)},${known.lng.toFixed(5)} on ${known.assignment.node}` : 'nowhere'}`
+        : '';
       out.push(`${c.id}@${c.assignment.node}: got ${gotId} (${got?.dist})${where}, want ${want?.id ?? null} (${want?.dist})`);
     }
   }

@@ -108,7 +108,13 @@ export function token(role: Role, sub: string, profile: PublicProfile = {}): Pro
   return mintDeviceToken(new TextEncoder().encode(JWT_SECRET), { role, sub, profile });
 }
 
-export async function http(base: string, method: string, path: string, tok: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  tok: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) },

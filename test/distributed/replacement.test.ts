@@ -36,7 +36,12 @@ function borderPoints(): { A: { lat: number; lng: number }; B: { lat: number; ln
   for (let lat = 40.7; lat < 40.78; lat += 0.004) {
     for (let lng = -74; lng < -73.92; lng += 0.004) {
       if (owner(lat, lng) !== 'p1') continue;
-      for (const [dLat, dLng] of [[0.003, 0], [0, 0.003], [-0.003, 0], [0, -0.003]]) {
+      for (const [dLat, dLng] of [
+        [0.003, 0],
+        [0, 0.003],
+        [-0.003, 0],
+        [0, -0.003],
+      ]) {
         if (owner(lat + dLat, lng + dLng) === 'p2') return { A: { lat, lng }, B: { lat: lat + dLat, lng: lng + dLng } };
       }
     }
@@ -58,7 +63,8 @@ async function metric(url: string, name: string, labels: string): Promise<number
 }
 
 const p2Metrics = () => d.processors.find((p) => p.nodeId === 'p2')!.metricsUrl!;
-const record = async (role: string, id: string) => JSON.parse((await d.redis.cli('GET', `beacon:sock:{${role}:${id}}`)).trim() || 'null') as { node: string; at: number } | null;
+const record = async (role: string, id: string) =>
+  JSON.parse((await d.redis.cli('GET', `beacon:sock:{${role}:${id}}`)).trim() || 'null') as { node: string; at: number } | null;
 
 describe('an officer re-connecting on the node that holds its replica', () => {
   it('is not served at its old position once its new socket opens, and is served from its first loc', async () => {
@@ -97,7 +103,8 @@ describe('an officer re-connecting on the node that holds its replica', () => {
 describe('bye: replaced across nodes', () => {
   it('a second socket of the profile on another node closes the first; the new one is recorded and served', async () => {
     const orchUrls = d.orchestrators.map((o) => `${o.url}/metrics`);
-    const sumOf = async (type: string) => (await Promise.all(orchUrls.map((u) => metric(u, 'beacon_orchestrator_socket_events_total', `type="${type}"`)))).reduce((a, b) => a + b, 0);
+    const sumOf = async (type: string) =>
+      (await Promise.all(orchUrls.map((u) => metric(u, 'beacon_orchestrator_socket_events_total', `type="${type}"`)))).reduce((a, b) => a + b, 0);
     const replacedBefore = await sumOf('replaced');
     const opensBefore = await Promise.all(orchUrls.map((u) => metric(u, 'beacon_orchestrator_socket_events_total', 'type="open"')));
 
@@ -115,7 +122,8 @@ describe('bye: replaced across nodes', () => {
     await waitFor(async () => (await record('officer', 'o-rep'))?.node === 'p2', 10_000, 'record on p2');
     // Both orchestrators recorded both opens; exactly one of them told p1 (each replacement is reported once).
     await waitFor(
-      async () => (await Promise.all(orchUrls.map((u) => metric(u, 'beacon_orchestrator_socket_events_total', 'type="open"')))).every((n, i) => n >= opensBefore[i] + 2),
+      async () =>
+        (await Promise.all(orchUrls.map((u) => metric(u, 'beacon_orchestrator_socket_events_total', 'type="open"')))).every((n, i) => n >= opensBefore[i] + 2),
       10_000,
       'both orchestrators saw both opens',
     );

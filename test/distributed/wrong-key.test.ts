@@ -85,7 +85,10 @@ describe('a processor with the wrong REPLICATION_KEY', () => {
     expect(mismatches(badCitizens, badOfficers)).toEqual([]);
 
     // One clear line (rate-limited to one a minute), naming both key ids, nothing of the payload.
-    const lines = bad.output().split('\n').filter((l) => l.includes('sealed under another REPLICATION_KEY'));
+    const lines = bad
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('sealed under another REPLICATION_KEY'));
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]) as Record<string, unknown>;
     expect(line).toMatchObject({ keyId: new Sealer(WRONG_KEY).keyId, theirKeyId: new Sealer(REPLICATION_KEY).keyId, dropped: 1 });

@@ -75,7 +75,8 @@ async function runOnce(dir: string, logger = capture().logger): Promise<void> {
 }
 
 /** The day in a segment name, which depends on when the test runs. */
-const anyDay = (modes: Record<string, string>) => Object.fromEntries(Object.entries(modes).map(([k, v]) => [k.replace(/\d{4}-\d{2}-\d{2}\.ndjson$/, 'YYYY-MM-DD.ndjson'), v]));
+const anyDay = (modes: Record<string, string>) =>
+  Object.fromEntries(Object.entries(modes).map(([k, v]) => [k.replace(/\d{4}-\d{2}-\d{2}\.ndjson$/, 'YYYY-MM-DD.ndjson'), v]));
 
 /** Every entry under `dir`: directories must be 0700, files 0600. */
 async function modesUnder(dir: string): Promise<Record<string, string>> {
@@ -107,7 +108,13 @@ describe('DATA_DIR at rest', () => {
     await chmod(join(dir, 'established.ndjson'), 0o644);
     const { lines, logger } = capture();
     await runOnce(dir, logger);
-    expect(anyDay(await modesUnder(dir))).toEqual({ '.': '700', 'jwt-secret': '600', 'established.ndjson': '600', established: '700', 'established/YYYY-MM-DD.ndjson': '600' });
+    expect(anyDay(await modesUnder(dir))).toEqual({
+      '.': '700',
+      'jwt-secret': '600',
+      'established.ndjson': '600',
+      established: '700',
+      'established/YYYY-MM-DD.ndjson': '600',
+    });
     expect(await readFile(join(dir, 'established.ndjson'), 'utf8')).toBe(legacy);
     expect(lines.find((l) => String(l.msg).includes('kept as history'))).toMatchObject({ level: 30 });
     expect(lines.find((l) => String(l.msg).includes('DATA_DIR was open to other users'))).toMatchObject({ level: 40, mode: '0777' });
@@ -117,7 +124,8 @@ describe('DATA_DIR at rest', () => {
     const shared = join(root, 'shared');
     await mkdir(shared);
     await chmod(shared, 0o1777);
-    const start = (dir: string) => startEmbedded(loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dir }), { logger: capture().logger });
+    const start = (dir: string) =>
+      startEmbedded(loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dir }), { logger: capture().logger });
     await expect(start(shared)).rejects.toThrow(ConfigError);
     await expect(start(shared)).rejects.toThrow(/shared directory .*directory of its own/);
     expect(await mode(shared)).toBe(0o1777);

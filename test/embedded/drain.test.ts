@@ -45,7 +45,11 @@ async function startEmbedded(env: Record<string, string> = {}) {
     JWT_SECRET: SECRET,
     ...env,
   });
-  const url = await waitFor(() => /orchestrator\s+(https?:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 20_000, 'the startup banner');
+  const url = await waitFor(
+    () => /orchestrator\s+(https?:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'),
+    SPAWN_TIMEOUT_MS - 20_000,
+    'the startup banner',
+  );
   expect(url, p.out.stderr).not.toBe('exited');
   return { p, url: url as string };
 }

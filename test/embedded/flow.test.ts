@@ -83,7 +83,10 @@ describe('embedded mode, end to end', () => {
     const events = await readStreamEvents(e.streamDir);
     expect(events).toEqual([{ id: requestId, officerId: 'o-1', citizenId: 'c-1', at: expect.any(Number), zip: officer.assignment.zip }]);
     for (const tok of [citizenTok, officerTok]) {
-      expect(await d.http('GET', `${HTTP_PATHS.connections}/${requestId}`, tok)).toMatchObject({ status: 200, body: { status: 'accepted', officerId: 'o-1', citizenId: 'c-1' } });
+      expect(await d.http('GET', `${HTTP_PATHS.connections}/${requestId}`, tok)).toMatchObject({
+        status: 200,
+        body: { status: 'accepted', officerId: 'o-1', citizenId: 'c-1' },
+      });
     }
 
     // A declined request: both told, nothing appended.
@@ -113,7 +116,12 @@ describe('embedded mode, end to end', () => {
     expect(requestId).not.toBe('');
     const e = await start();
     const text = (await Promise.all((await listSegments(e.streamDir)).map((n) => readFile(join(e.streamDir, n), 'utf8')))).join('');
-    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual([requestId]);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([requestId]);
     // The device-token secret was reused from DATA_DIR: a token from either run verifies.
     const d = device(e);
     const citizenTok = await d.token('citizen', 'c-1');
@@ -194,7 +202,9 @@ describe('embedded mode, end to end', () => {
       officer.client.close();
       let n = 0;
       await expect
-        .poll(async () => (await d.http('POST', HTTP_PATHS.connections, await d.token('citizen', `c-poll-${n++}`), { officerId: 'o-9' })).status, { timeout: 5000 })
+        .poll(async () => (await d.http('POST', HTTP_PATHS.connections, await d.token('citizen', `c-poll-${n++}`), { officerId: 'o-9' })).status, {
+          timeout: 5000,
+        })
         .toBe(409);
       await stop(e);
     } finally {

@@ -13,7 +13,14 @@ beforeAll(async () => {
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 const run = (args: string[], env: Record<string, string>) =>
-  spawnCaptured(['--import', 'tsx', 'src/cli.ts', 'all', ...args], { HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
+  spawnCaptured(['--import', 'tsx', 'src/cli.ts', 'all', ...args], {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PROCESSOR_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
 
 // Spawning tsx compiles the sources: slow on a loaded machine, hence the generous limits.
 const SPAWN_TIMEOUT_MS = 90_000;
@@ -39,7 +46,11 @@ describe('npm start', { timeout: SPAWN_TIMEOUT_MS }, () => {
 
   it('serves, then stops gracefully on SIGTERM with exit 0', async () => {
     const p = run([], {});
-    const url = await waitFor(() => /orchestrator\s+(http:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'), SPAWN_TIMEOUT_MS - 10_000, 'the startup banner');
+    const url = await waitFor(
+      () => /orchestrator\s+(http:\/\/\S+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== null && 'exited'),
+      SPAWN_TIMEOUT_MS - 10_000,
+      'the startup banner',
+    );
     expect(url, p.out.stderr).not.toBe('exited');
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     p.child.kill('SIGTERM');

@@ -48,7 +48,11 @@ describe('privacy, embedded mode', () => {
     const keys = await resolveDeviceKeys({ JWT_SECRET: undefined, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: dataDir }, { generate: false });
     const token = (role: Role, sub: string) => mintDeviceToken(keys.secret!, { role, sub, profile: { name: sub } });
     const call = async (method: string, path: string, tok: string, body?: unknown) => {
-      const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const open = async (role: Role, tok: string, pos: { lat: number; lng: number }, zip = '') => {
@@ -97,7 +101,9 @@ describe('privacy, embedded mode', () => {
     expect(await proc.exited).toBe(0);
 
     // Not vacuous: the process logged at trace level, and DATA_DIR holds the secret and the stream.
-    const lines = output().split('\n').filter((l) => l.startsWith('{'));
+    const lines = output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(5);
     expect(output()).toContain('"msg":"socket open"');
     const files = await scanFiles(dataDir, needles);

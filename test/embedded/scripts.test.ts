@@ -43,7 +43,11 @@ describe('npm run token', { timeout: SPAWN_TIMEOUT_MS }, () => {
   });
 
   it('exits 2 with usage for a bad role or a missing sub', async () => {
-    for (const args of [['--role', 'admin', '--sub', 'x'], ['--role', 'citizen'], ['--bogus', '1']]) {
+    for (const args of [
+      ['--role', 'admin', '--sub', 'x'],
+      ['--role', 'citizen'],
+      ['--bogus', '1'],
+    ]) {
       const r = await run('scripts/token.ts', args);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');

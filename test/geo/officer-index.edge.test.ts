@@ -83,7 +83,12 @@ describe('OfficerIndex edge cases', () => {
     idx.upsert('same-side-farther', 89.97, 180);
     expect(idx.nearestOne(89.99, 180, 5000)?.id).toBe('across');
     expect(idx.nearestOne(90, 0, 5000)?.id).toBe('across');
-    expect(idx.within(90, 45, 5000).map((h) => h.id).sort()).toEqual(['across', 'same-side-farther']);
+    expect(
+      idx
+        .within(90, 45, 5000)
+        .map((h) => h.id)
+        .sort(),
+    ).toEqual(['across', 'same-side-farther']);
   });
 
   it('finds the nearest officer on the other side of the globe with a huge radius', () => {

@@ -30,7 +30,13 @@ describe('radius and stop bounds', () => {
         const one = idx.nearestOne(at.lat, at.lng, radius);
         const wantOne = bruteNearest(pts, at.lat, at.lng, radius)[0] ?? null;
         expect(one?.dist ?? null).toBe(wantOne?.dist ?? null);
-        if (q % 10 === 0) expect(idx.within(at.lat, at.lng, radius).map((h) => h.id).sort()).toEqual(bruteWithin(pts, at.lat, at.lng, radius));
+        if (q % 10 === 0)
+          expect(
+            idx
+              .within(at.lat, at.lng, radius)
+              .map((h) => h.id)
+              .sort(),
+          ).toEqual(bruteWithin(pts, at.lat, at.lng, radius));
       }
     });
   }

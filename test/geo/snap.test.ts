@@ -148,11 +148,27 @@ describe('snapToCell', () => {
   });
 
   it('refuses hostile input with the geo module’s errors', () => {
-    for (const [lat, lng] of [[NaN, 0], [0, NaN], [Infinity, 0], [0, -Infinity], [90.0000001, 0], [-91, 0], [0, 180.0000001], ['40.7', -74], [null, 0], [undefined, 0], [{}, 0], [[40], 0]] as [unknown, unknown][]) {
+    for (const [lat, lng] of [
+      [NaN, 0],
+      [0, NaN],
+      [Infinity, 0],
+      [0, -Infinity],
+      [90.0000001, 0],
+      [-91, 0],
+      [0, 180.0000001],
+      ['40.7', -74],
+      [null, 0],
+      [undefined, 0],
+      [{}, 0],
+      [[40], 0],
+    ] as [unknown, unknown][]) {
       expect(code(() => snapToCell(lat as number, lng as number, 200))).toBe('bad_coordinates');
     }
     for (const size of [0, -1, 0.5, NaN, Infinity, -Infinity, '200', null, undefined, {}]) {
-      expect(code(() => snapToCell(40.7, -74, size as number)), String(size)).toBe('bad_cell_size');
+      expect(
+        code(() => snapToCell(40.7, -74, size as number)),
+        String(size),
+      ).toBe('bad_cell_size');
     }
   });
 });
@@ -164,7 +180,16 @@ describe('roundToStep', () => {
   });
 
   it('refuses hostile input', () => {
-    for (const [v, s] of [[NaN, 50], [Infinity, 50], ['10', 50], [10, 0], [10, -5], [10, NaN], [10, Infinity], [10, '50']] as [unknown, unknown][]) {
+    for (const [v, s] of [
+      [NaN, 50],
+      [Infinity, 50],
+      ['10', 50],
+      [10, 0],
+      [10, -5],
+      [10, NaN],
+      [10, Infinity],
+      [10, '50'],
+    ] as [unknown, unknown][]) {
       expect(code(() => roundToStep(v as number, s as number))).toBe('bad_radius');
     }
   });

@@ -143,7 +143,14 @@ describe('SubscriptionIndex hostile input', () => {
 
   it('refuses bad coordinates, radii and ids without indexing anything', () => {
     const idx = new SubscriptionIndex();
-    for (const [lat, lng] of [[NaN, 0], [0, Infinity], [91, 0], [0, -181], ['1', 0], [null, 0]] as [unknown, unknown][]) {
+    for (const [lat, lng] of [
+      [NaN, 0],
+      [0, Infinity],
+      [91, 0],
+      [0, -181],
+      ['1', 0],
+      [null, 0],
+    ] as [unknown, unknown][]) {
       expect(code(() => idx.set('c', lat as number, lng as number, 10))).toBe('bad_coordinates');
       expect(code(() => idx.forEachContaining(lat as number, lng as number, () => {}))).toBe('bad_coordinates');
     }

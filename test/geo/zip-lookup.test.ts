@@ -88,7 +88,15 @@ describe('zipOf', () => {
   });
 
   it('refuses bad coordinates with bad_coordinates', () => {
-    for (const [lat, lng] of [[NaN, 0], [0, NaN], [Infinity, 0], [91, 0], [0, 181], ['40', -74], [null, null]] as [unknown, unknown][]) {
+    for (const [lat, lng] of [
+      [NaN, 0],
+      [0, NaN],
+      [Infinity, 0],
+      [91, 0],
+      [0, 181],
+      ['40', -74],
+      [null, null],
+    ] as [unknown, unknown][]) {
       expect(() => zipOf(lat as number, lng as number)).toThrow(expect.objectContaining({ code: 'bad_coordinates' }));
     }
   });

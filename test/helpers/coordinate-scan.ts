@@ -85,7 +85,8 @@ export async function scanRedis(url: string, n: Needles): Promise<{ keys: Record
   await client.connect();
   const bin = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
   const send = (args: string[] | Buffer[]) => client.sendCommand(args as string[], bin) as Promise<unknown>;
-  const flat = (v: unknown): Buffer[] => (Buffer.isBuffer(v) ? [v] : Array.isArray(v) ? v.flatMap(flat) : v === null || v === undefined ? [] : [Buffer.from(String(v))]);
+  const flat = (v: unknown): Buffer[] =>
+    Buffer.isBuffer(v) ? [v] : Array.isArray(v) ? v.flatMap(flat) : v === null || v === undefined ? [] : [Buffer.from(String(v))];
   const keys: Record<string, string> = {};
   const hits: string[] = [];
   try {

@@ -108,10 +108,14 @@ async function launch(port: number, dir: string, args: string[]): Promise<ChildP
   let stderr = '';
   p.stderr!.on('data', (d) => (stderr += d.toString()));
   try {
-    await waitFor(async () => {
-      if (p.exitCode !== null) throw new Error(`redis-server on port ${port} exited (${p.exitCode}): ${stderr.slice(-500)}`);
-      return ping(port);
-    }, 10_000, `redis-server on port ${port}`);
+    await waitFor(
+      async () => {
+        if (p.exitCode !== null) throw new Error(`redis-server on port ${port} exited (${p.exitCode}): ${stderr.slice(-500)}`);
+        return ping(port);
+      },
+      10_000,
+      `redis-server on port ${port}`,
+    );
   } catch (e) {
     await stopProcess(p);
     throw e;

@@ -39,17 +39,28 @@ async function launch(certs: TestCerts, authClients: boolean, extra: string[]): 
   const p = spawn(
     REDIS_SERVER,
     [
-      '--port', '0',
-      '--tls-port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', 'no',
-      '--protected-mode', 'no',
-      '--tls-cert-file', certs.serverCert,
-      '--tls-key-file', certs.serverKey,
-      '--tls-ca-cert-file', certs.caCert,
-      '--tls-auth-clients', authClients ? 'yes' : 'no',
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--tls-cert-file',
+      certs.serverCert,
+      '--tls-key-file',
+      certs.serverKey,
+      '--tls-ca-cert-file',
+      certs.caCert,
+      '--tls-auth-clients',
+      authClients ? 'yes' : 'no',
       ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -69,10 +80,14 @@ async function launch(certs: TestCerts, authClients: boolean, extra: string[]): 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => {
-      if (p.exitCode !== null) throw new Error(`redis-server (TLS) on port ${port} exited (${p.exitCode}): ${stderr.slice(-500)}`);
-      return tlsPing(port, certs);
-    }, 10_000, `redis-server (TLS) on port ${port}`);
+    await waitFor(
+      async () => {
+        if (p.exitCode !== null) throw new Error(`redis-server (TLS) on port ${port} exited (${p.exitCode}): ${stderr.slice(-500)}`);
+        return tlsPing(port, certs);
+      },
+      10_000,
+      `redis-server (TLS) on port ${port}`,
+    );
   } catch (e) {
     await dispose();
     throw e;
@@ -110,12 +125,27 @@ export async function startTlsCluster(certs: TestCerts): Promise<TlsRedisCluster
       const busPort = await freePort();
       nodes.push(
         await startTlsRedis(certs, {
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort), '--cluster-node-timeout', '3000', '--tls-cluster', 'yes'],
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-port',
+            String(busPort),
+            '--cluster-node-timeout',
+            '3000',
+            '--tls-cluster',
+            'yes',
+          ],
         }),
       );
     }
     // redis-cli waits forever for nodes that cannot meet (e.g. a bus handshake refused): bound it.
-    await execFileP(REDIS_CLI, [...cliTls(certs), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await execFileP(
+      REDIS_CLI,
+      [...cliTls(certs), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 30_000 },
+    );
     for (const n of nodes) {
       await waitFor(
         async () => {

@@ -40,8 +40,24 @@ async function newKey(dir: string, name: string): Promise<void> {
 
 async function newCa(dir: string, name: string, cn: string): Promise<void> {
   await newKey(dir, `${name}.key`);
-  await openssl(dir, 'req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-days', '2', '-out', `${name}.crt`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  await openssl(
+    dir,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    `${name}.key`,
+    '-subj',
+    `/CN=${cn}`,
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
 }
 
 /** A leaf certificate `name`.crt/.key signed by ca.crt, with the given extensions. */
@@ -49,8 +65,25 @@ async function newLeaf(dir: string, name: string, cn: string, ext: string, seria
   await newKey(dir, `${name}.key`);
   await openssl(dir, 'req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`);
   writeFileSync(join(dir, `${name}.ext`), ext);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '2',
-    '-out', `${name}.crt`, '-extfile', `${name}.ext`);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    String(serial),
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 export async function makeCerts(): Promise<TestCerts> {
@@ -60,9 +93,21 @@ export async function makeCerts(): Promise<TestCerts> {
     await Promise.all([
       // clientAuth too: Redis Cluster nodes present their server certificate to each other on the
       // cluster bus, which always requires a client certificate.
-      newLeaf(dir, 'server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n', 2),
+      newLeaf(
+        dir,
+        'server',
+        'localhost',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n',
+        2,
+      ),
       newLeaf(dir, 'client', 'beacon-test-client', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n', 3),
-      newLeaf(dir, 'public', 'beacon.example', 'subjectAltName=DNS:beacon.example\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n', 4),
+      newLeaf(
+        dir,
+        'public',
+        'beacon.example',
+        'subjectAltName=DNS:beacon.example\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
+        4,
+      ),
     ]);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

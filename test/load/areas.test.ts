@@ -11,7 +11,7 @@ import { deviceRandom } from '../../load-tests/prng.js';
 import { balanceOver, clusterIds, devicesPerZip, shardReport } from '../../load-tests/shard-balance.js';
 
 describe('--area us', () => {
-  it('places officers over zips across the country and every citizen in an officer\'s zip', () => {
+  it("places officers over zips across the country and every citizen in an officer's zip", () => {
     const officers = 300;
     const area = makeArea('us', 5, officers);
     const offs = Array.from({ length: officers }, (_, i) => newOfficer(deviceRandom(5, 0, i), area));
@@ -44,7 +44,10 @@ describe('--area us', () => {
 
   it('keeps moving devices in their home box, valid coordinates included at the antimeridian', () => {
     const area = makeArea('us', 9, 40);
-    const movers = [...Array.from({ length: 40 }, (_, i) => newOfficer(deviceRandom(9, 0, i), area)), ...Array.from({ length: 40 }, (_, i) => newCitizen(deviceRandom(9, 1, i), undefined, area))];
+    const movers = [
+      ...Array.from({ length: 40 }, (_, i) => newOfficer(deviceRandom(9, 0, i), area)),
+      ...Array.from({ length: 40 }, (_, i) => newCitizen(deviceRandom(9, 1, i), undefined, area)),
+    ];
     for (const m of movers) {
       for (let step = 0; step < 400; step++) {
         advance(m, nextInterval(m) * 5); // long steps: turn-backs happen
@@ -83,7 +86,14 @@ describe('shard balance', () => {
     expect(b.perNode.reduce((s, n) => s + n.zips, 0)).toBe(perZip.size);
     for (const n of b.perNode) {
       let want = 0;
-      for (const [zip, k] of perZip) if (rendezvousOwner(zip, ids.map((id) => ({ id })))!.id === n.node) want += k;
+      for (const [zip, k] of perZip)
+        if (
+          rendezvousOwner(
+            zip,
+            ids.map((id) => ({ id })),
+          )!.id === n.node
+        )
+          want += k;
       expect(n.devices).toBe(want);
     }
     expect(b.maxOverMean).toBeGreaterThanOrEqual(1);
@@ -114,7 +124,7 @@ describe('--area and --lean options', () => {
 });
 
 describe('cpu per frame', () => {
-  it('divides each side\'s CPU over the phase by the frames in and out', async () => {
+  it("divides each side's CPU over the phase by the frames in and out", async () => {
     const { frameCpu } = await import('../../load-tests/report.js');
     const { emptyCounters } = await import('../../load-tests/messages.js');
     const agg = (framesIn: number, framesOut: number, serverCpu: number[], genCpuCores: number, seconds: number) =>

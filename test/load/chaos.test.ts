@@ -35,7 +35,10 @@ describe('chaos run (--quick)', () => {
     const context = `exit ${run.code}\n${run.stdout}\n${run.stderr.slice(-3000)}`;
     expect(existsSync(out), `no JSON written\n${context}`).toBe(true);
     const r = JSON.parse(readFileSync(out, 'utf8')) as ChaosResult;
-    expect(r.faults.map((f) => f.kind), context).toHaveLength(4);
+    expect(
+      r.faults.map((f) => f.kind),
+      context,
+    ).toHaveLength(4);
     for (const f of r.faults) expect(f.recoveredS, `${f.kind} never recovered\n${context}`).not.toBeNull();
     expect(r.established.acknowledged, context).toBeGreaterThan(0);
     expect(r.established.lost, context).toBe(0);

@@ -105,7 +105,6 @@ function startHarness(args: string[], timeoutMs: number): Run {
 /** The deployment's temp dir, as the harness logs it. */
 const redisDir = (stderr: string): string | undefined => /\(dir (\/[^)]+)\)/.exec(stderr)?.[1];
 
-
 describe('load harness --processors', () => {
   it('holds 2,000 sockets over 2 processors, reports both nodes and Redis, and leaves nothing behind', async () => {
     const r = startHarness(['--mode', 'connections', '--sockets', '2000', '--processors', '2', '--duration', '3', '--quiet', '--out', out], 400_000);
@@ -139,9 +138,11 @@ describe('load harness --processors', () => {
   it('on Ctrl-C in the middle of the connects stops every process it started and removes its temp dir', async () => {
     const r = startHarness(['--mode', 'connections', '--sockets', '2000', '--processors', '2', '--duration', '60', '--out', out], 400_000);
     // Progress lines (stderr is not a TTY: one line a second) show the connects under way.
-    await waitFor(() => /\[connections connect \d+s\] sockets [1-9]\d*\//.test(r.stderr()), 300_000, 'a progress line with sockets connecting', 100).catch((e: Error) => {
-      throw new Error(`${e.message}\n${r.stderr().slice(-3000)}`);
-    });
+    await waitFor(() => /\[connections connect \d+s\] sockets [1-9]\d*\//.test(r.stderr()), 300_000, 'a progress line with sockets connecting', 100).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\n${r.stderr().slice(-3000)}`);
+      },
+    );
     r.tree.scan();
     expect(r.tree.alive().length).toBeGreaterThanOrEqual(5);
     r.proc.kill('SIGINT');

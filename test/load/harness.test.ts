@@ -19,7 +19,10 @@ describe('args', () => {
     const a = parseArgs([], {});
     if (a === 'help') throw new Error('unexpected');
     expect(a).toMatchObject({ mode: 'load', officers: 100, citizens: 400, encoding: 'json', echo: true, warmupS: 5 });
-    const b = parseArgs(['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo', '--warmup', '0'], {});
+    const b = parseArgs(
+      ['--', '--officers', '10000', '--citizens=40000', '--duration', '60', '--rate', '20000', '--encoding', 'msgpack', '--no-echo', '--warmup', '0'],
+      {},
+    );
     expect(b).toMatchObject({ officers: 10000, citizens: 40000, durationS: 60, rate: 20000, encoding: 'msgpack', echo: false, warmupS: 0 });
     expect(parseArgs(['--officers', '100', '--officer-rate', '50'], {})).toMatchObject({ officerRate: 50 });
     expect(parseArgs(['--help'], {})).toBe('help');
@@ -57,7 +60,12 @@ describe('args', () => {
     expect(a !== 'help' && a.processors).toBe(6);
     const b = parseArgs(['--target', 'http://127.0.0.1:1', '--metrics-url', 'http://127.0.0.1:2/metrics,http://127.0.0.1:3/metrics'], {});
     expect(b !== 'help' && b.metricsUrls).toEqual(['http://127.0.0.1:2/metrics', 'http://127.0.0.1:3/metrics']);
-    for (const argv of [['--processors', '0'], ['--processors', '33'], ['--processors', 'x'], ['--processors', '2', '--target', 'http://127.0.0.1:1']]) {
+    for (const argv of [
+      ['--processors', '0'],
+      ['--processors', '33'],
+      ['--processors', 'x'],
+      ['--processors', '2', '--target', 'http://127.0.0.1:1'],
+    ]) {
       expect(() => parseArgs(argv, {}), argv.join(' ')).toThrow(ArgsError);
     }
   });
@@ -169,7 +177,14 @@ describe('OfficerRing', () => {
     expect(r.sentInCell(0, B.lat, B.lng, 200, 0)).toBe(3000);
     expect(r.sentInCell(0, A.lat + 0.0003, A.lng, 200, 0)).toBeNaN(); // not a centre
     expect(r.sentInCell(0, B.lat, B.lng, 1000, 0)).toBeNaN(); // another grid
-    for (const [o, size] of [[1, 200], [5, 200], [-1, 200], [0, 0], [0, NaN]] as const) expect(r.sentInCell(o, A.lat, A.lng, size, 0)).toBeNaN();
+    for (const [o, size] of [
+      [1, 200],
+      [5, 200],
+      [-1, 200],
+      [0, 0],
+      [0, NaN],
+    ] as const)
+      expect(r.sentInCell(o, A.lat, A.lng, size, 0)).toBeNaN();
   });
 });
 
@@ -178,7 +193,9 @@ describe('device tokens', () => {
   const secret = new TextEncoder().encode(JWT_SECRET);
 
   it('pass the server verification, with the claims a device token carries', async () => {
-    const keys = { keys: await resolveDeviceKeys({ JWT_SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: '/nonexistent' }, { generate: false }) };
+    const keys = {
+      keys: await resolveDeviceKeys({ JWT_SECRET, JWT_PUBLIC_KEY: undefined, JWKS_URL: undefined, DATA_DIR: '/nonexistent' }, { generate: false }),
+    };
     const now = Date.now();
     const o = await verifyJwt(await mintToken(secret, 'officer', 'lt-o7'), keys, now);
     expect(o).toMatchObject({ sub: 'lt-o7', acct: 'acct-lt-o7', role: 'officer', name: 'Officer lt-o7', badge: 'lt-o7', precinct: '1' });
@@ -187,7 +204,9 @@ describe('device tokens', () => {
     expect(c).toMatchObject({ sub: 'lt-c1', role: 'citizen', name: 'Citizen lt-c1' });
     expect(c.badge).toBeUndefined();
     await expect(verifyJwt(await mintToken(secret, 'citizen', 'lt-c1', 60), keys, now + 61_000)).rejects.toMatchObject({ reason: 'expired' });
-    await expect(verifyJwt(await mintToken(new TextEncoder().encode(`${JWT_SECRET}x`), 'citizen', 'lt-c1'), keys, now)).rejects.toMatchObject({ reason: 'invalid' });
+    await expect(verifyJwt(await mintToken(new TextEncoder().encode(`${JWT_SECRET}x`), 'citizen', 'lt-c1'), keys, now)).rejects.toMatchObject({
+      reason: 'invalid',
+    });
   });
 });
 
@@ -197,7 +216,9 @@ describe('server sampling over several /metrics (a --target deployment)', () => 
     let cpu = 0;
     const server = createServer((req, res) => {
       cpu += cpuStep;
-      res.end(`# HELP x\nprocess_cpu_seconds_total ${cpu}\nprocess_resident_memory_bytes ${rss}\nbeacon_processor_sockets{role="officer"} 3\nbeacon_processor_sockets{role="citizen"} 4\n`);
+      res.end(
+        `# HELP x\nprocess_cpu_seconds_total ${cpu}\nprocess_resident_memory_bytes ${rss}\nbeacon_processor_sockets{role="officer"} 3\nbeacon_processor_sockets{role="citizen"} 4\n`,
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`, server };
@@ -217,7 +238,12 @@ describe('server sampling over several /metrics (a --target deployment)', () => 
       expect(await s.sample()).toBeUndefined();
       const res = await fetch(a.url);
       const text = await res.text();
-      const m = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])] as [string, number]));
+      const m = new Map(
+        text
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => [l.split(' ')[0], Number(l.split(' ')[1])] as [string, number]),
+      );
       expect(metricSum(m, 'beacon_processor_sockets')).toBe(7);
       expect(metricSum(m, 'beacon_processor_sockets', 'role="citizen"')).toBe(4);
       expect(metricSum(m, 'absent')).toBeNaN();

@@ -11,11 +11,33 @@ import { runHarness } from './run-harness.js';
 const out = mkdtempSync(join(tmpdir(), 'beacon-load-lean-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-
 describe('lean generator, national placement', () => {
   it('runs Beacon and the echo baseline with zero errors and reports CPU per frame and shard balance', async () => {
     const r = await runHarness(
-      ['--officers', '60', '--citizens', '240', '--warmup', '1', '--duration', '5', '--capacity', '2', '--echo-duration', '2', '--assign-seconds', '0', '--workers', '1', '--lean', '--area', 'us', '--quiet', '--out', out],
+      [
+        '--officers',
+        '60',
+        '--citizens',
+        '240',
+        '--warmup',
+        '1',
+        '--duration',
+        '5',
+        '--capacity',
+        '2',
+        '--echo-duration',
+        '2',
+        '--assign-seconds',
+        '0',
+        '--workers',
+        '1',
+        '--lean',
+        '--area',
+        'us',
+        '--quiet',
+        '--out',
+        out,
+      ],
       170_000,
     );
     expect(r.code, r.stderr.slice(-3000)).toBe(0);

@@ -34,8 +34,18 @@ describe('loc frame patcher', () => {
     const b = newLocFrame(key);
     const r = mulberry32(7);
     const cases: [number, number][] = [
-      [0, 0], [-0, -0], [90, 180], [-90, -180], [40.7128, -74.006], [-1e-7, 1e-7], [-4e-7, -6e-7],
-      [89.9999996, 179.9999999], [-89.9999996, -179.9999996], [9.9999995, 99.9999995], [0.0000005, -0.0000015], [51.5, -0.1275],
+      [0, 0],
+      [-0, -0],
+      [90, 180],
+      [-90, -180],
+      [40.7128, -74.006],
+      [-1e-7, 1e-7],
+      [-4e-7, -6e-7],
+      [89.9999996, 179.9999999],
+      [-89.9999996, -179.9999996],
+      [9.9999995, 99.9999995],
+      [0.0000005, -0.0000015],
+      [51.5, -0.1275],
     ];
     for (let i = 0; i < 2000; i++) cases.push([r() * 180 - 90, r() * 360 - 180]);
     for (const [lat, lng] of cases) {
@@ -62,7 +72,17 @@ describe('loc frame patcher', () => {
 
   it('refuses non-finite and out-of-range coordinates, and a bad masking key', () => {
     const b = newLocFrame(key);
-    for (const [lat, lng] of [[NaN, 0], [0, NaN], [Infinity, 0], [0, -Infinity], [90.0000001, 0], [-91, 0], [0, 180.5], [0, -1e9], [1e300, 1e300]]) {
+    for (const [lat, lng] of [
+      [NaN, 0],
+      [0, NaN],
+      [Infinity, 0],
+      [0, -Infinity],
+      [90.0000001, 0],
+      [-91, 0],
+      [0, 180.5],
+      [0, -1e9],
+      [1e300, 1e300],
+    ]) {
       expect(() => writeLocFrame(b, lat, lng), `${lat},${lng}`).toThrow(RangeError);
     }
     expect(() => newLocFrame(Buffer.alloc(3))).toThrow(RangeError);
@@ -86,7 +106,22 @@ describe('frame classifier', () => {
   });
 
   it('calls anything unexpected OTHER (the full decoder judges it)', () => {
-    for (const s of ['', '{', '{"t":"', '{"t":"near', '{"t":"nearest', '{"t":"nearestX"}', '{"t":"nea"}', '{ "t":"nearest"}', '{"t": "nearest"}', '{"dist":1,"t":"nearest"}', '["t","nearest"]', '{"T":"nearest"}', '{"t":"locx"}', 'nearest']) {
+    for (const s of [
+      '',
+      '{',
+      '{"t":"',
+      '{"t":"near',
+      '{"t":"nearest',
+      '{"t":"nearestX"}',
+      '{"t":"nea"}',
+      '{ "t":"nearest"}',
+      '{"t": "nearest"}',
+      '{"dist":1,"t":"nearest"}',
+      '["t","nearest"]',
+      '{"T":"nearest"}',
+      '{"t":"locx"}',
+      'nearest',
+    ]) {
       expect(kind(s), s).toBe(OTHER);
     }
   });
@@ -107,18 +142,22 @@ function open(url: string): { sock: LeanSocket; seen: Seen; closed: Promise<void
   let onClose!: () => void;
   const opened = new Promise<void>((r) => (onOpen = r));
   const closed = new Promise<void>((r) => (onClose = r));
-  const sock = new LeanSocket(url, {
-    open: () => {
-      seen.opened = true;
-      onOpen();
+  const sock = new LeanSocket(
+    url,
+    {
+      open: () => {
+        seen.opened = true;
+        onOpen();
+      },
+      message: (d) => seen.messages.push(d),
+      error: (e) => seen.errors.push(e),
+      close: (code, reason) => {
+        seen.closed = { code, reason };
+        onClose();
+      },
     },
-    message: (d) => seen.messages.push(d),
-    error: (e) => seen.errors.push(e),
-    close: (code, reason) => {
-      seen.closed = { code, reason };
-      onClose();
-    },
-  }, { handshakeTimeoutMs: 3000 });
+    { handshakeTimeoutMs: 3000 },
+  );
   return { sock, seen, closed, opened };
 }
 
@@ -220,7 +259,14 @@ describe('lean websocket client', () => {
     const huge = await rawServer((s) => s.write(Buffer.from([0x81, 127, 0, 0, 0, 1, 0, 0, 0, 0])));
     const opcode = await rawServer((s) => s.write(Buffer.from([0x83, 0])));
     const orphan = await rawServer((s) => s.write(Buffer.from([0x80, 1, 0x61])));
-    for (const [port, why] of [[bad, /Accept/], [endless, /too large/], [masked, /masked/], [huge, /too large/], [opcode, /opcode/], [orphan, /continuation/]] as const) {
+    for (const [port, why] of [
+      [bad, /Accept/],
+      [endless, /too large/],
+      [masked, /masked/],
+      [huge, /too large/],
+      [opcode, /opcode/],
+      [orphan, /continuation/],
+    ] as const) {
       const { closed, seen } = open(`ws://127.0.0.1:${port}/`);
       await closed;
       expect(seen.errors.map((e) => e.message).join(' '), String(why)).toMatch(why);
@@ -229,7 +275,14 @@ describe('lean websocket client', () => {
   });
 
   it('reassembles frames split across TCP writes, one byte at a time, and several frames in one write', async () => {
-    const frames = Buffer.concat([Buffer.from([0x81, 5]), Buffer.from('hello'), Buffer.from([0x81, 126, 0, 200]), Buffer.alloc(200, 0x7a), Buffer.from([0x81, 2]), Buffer.from('ok')]);
+    const frames = Buffer.concat([
+      Buffer.from([0x81, 5]),
+      Buffer.from('hello'),
+      Buffer.from([0x81, 126, 0, 200]),
+      Buffer.alloc(200, 0x7a),
+      Buffer.from([0x81, 2]),
+      Buffer.from('ok'),
+    ]);
     const port = await rawServer((s) => {
       let i = 0;
       const t = setInterval(() => {
@@ -249,7 +302,14 @@ describe('lean websocket client', () => {
   it('times out a server that never answers the upgrade, and refuses wss://', async () => {
     const port = await rawServer(() => {}, '');
     const seen: Seen = { opened: false, messages: [], errors: [] };
-    const closed = new Promise<void>((r) => new LeanSocket(`ws://127.0.0.1:${port}/`, { open: () => {}, message: () => {}, error: (e) => seen.errors.push(e), close: () => r() }, { handshakeTimeoutMs: 200 }));
+    const closed = new Promise<void>(
+      (r) =>
+        new LeanSocket(
+          `ws://127.0.0.1:${port}/`,
+          { open: () => {}, message: () => {}, error: (e) => seen.errors.push(e), close: () => r() },
+          { handshakeTimeoutMs: 200 },
+        ),
+    );
     await closed;
     expect(seen.errors[0].message).toMatch(/timed out/);
     expect(() => new LeanSocket('wss://127.0.0.1:1/', { open: () => {}, message: () => {}, error: () => {}, close: () => {} })).toThrow(/ws:\/\/ only/);

@@ -13,7 +13,8 @@ describe('tool options', () => {
   });
 
   it('a tool refuses an unknown option or a bad value with exit 2 and its usage, and --help exits 0', () => {
-    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'load-tests/shard-balance.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'load-tests/shard-balance.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
     const unknown = run('--frobnicate', '1');
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("'--frobnicate'");

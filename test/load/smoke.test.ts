@@ -10,16 +10,38 @@ import { runHarness } from './run-harness.js';
 const out = mkdtempSync(join(tmpdir(), 'beacon-load-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-
 describe('load harness smoke run', () => {
   it('drives a few hundred devices through embedded Beacon and writes a complete report with zero errors', async () => {
     const r = await runHarness(
-      ['--officers', '60', '--citizens', '240', '--warmup', '1', '--duration', '4', '--capacity', '1', '--echo-duration', '2', '--assign-seconds', '1', '--assign-connections', '10', '--workers', '1', '--quiet', '--out', out],
+      [
+        '--officers',
+        '60',
+        '--citizens',
+        '240',
+        '--warmup',
+        '1',
+        '--duration',
+        '4',
+        '--capacity',
+        '1',
+        '--echo-duration',
+        '2',
+        '--assign-seconds',
+        '1',
+        '--assign-connections',
+        '10',
+        '--workers',
+        '1',
+        '--quiet',
+        '--out',
+        out,
+      ],
       150_000,
     );
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const res = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
-    for (const k of ['config', 'locToNearest', 'moveToRepush', 'echoRatio', 'assign', 'errors', 'throughput', 'timeline', 'server', 'generator']) expect(res, k).toHaveProperty(k);
+    for (const k of ['config', 'locToNearest', 'moveToRepush', 'echoRatio', 'assign', 'errors', 'throughput', 'timeline', 'server', 'generator'])
+      expect(res, k).toHaveProperty(k);
     expect(res.config).toMatchObject({ officers: 60, citizens: 240, durationS: 4 });
     expect(res.errors.total).toBe(0);
     for (const key of ['locToNearest', 'moveToRepush']) {

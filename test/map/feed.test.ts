@@ -54,7 +54,9 @@ beforeAll(async () => {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
   beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
   // One officer in Manhattan, over the real device path.
-  const r = await fetch(`${beacon.orchestratorUrl}${HTTP_PATHS.officerSocket}?lat=40.758&lng=-73.9855`, { headers: { authorization: `Bearer ${await token('officer', 'o-1')}` } });
+  const r = await fetch(`${beacon.orchestratorUrl}${HTTP_PATHS.officerSocket}?lat=40.758&lng=-73.9855`, {
+    headers: { authorization: `Bearer ${await token('officer', 'o-1')}` },
+  });
   const c = await TestClient.open(((await r.json()) as { url: string }).url);
   sockets.push(c);
   await c.waitFor('hello');
@@ -70,20 +72,28 @@ afterAll(async () => {
 describe('operator feed', { timeout: 30_000 }, () => {
   it('pushes state for the viewport: officers inside it, totals always', async () => {
     const f = await operatorFeed();
-    const s = await waitFor(() => {
-      const m = lastState(f);
-      return m && (m.officers as unknown[]).length === 1 ? m : undefined;
-    }, 10_000, 'a state with the officer');
+    const s = await waitFor(
+      () => {
+        const m = lastState(f);
+        return m && (m.officers as unknown[]).length === 1 ? m : undefined;
+      },
+      10_000,
+      'a state with the officer',
+    );
     expect(s.mode).toBe('embedded');
     expect(s.officerTotal).toBe(1);
     expect((s.zips as unknown[]).length).toBeGreaterThan(10);
     expect(s.nodes).toEqual([expect.objectContaining({ id: 'local' })]);
     // Another viewport: the officer is counted but not sent.
     f.ws.send(JSON.stringify(CHICAGO));
-    await waitFor(() => {
-      const m = lastState(f);
-      return m && (m.officers as unknown[]).length === 0 && m.officerTotal === 1;
-    }, 10_000, 'a Chicago state');
+    await waitFor(
+      () => {
+        const m = lastState(f);
+        return m && (m.officers as unknown[]).length === 0 && m.officerTotal === 1;
+      },
+      10_000,
+      'a Chicago state',
+    );
   });
 
   it('zoomed out to the whole country: zips are left out rather than sent by the thousand', async () => {
@@ -93,7 +103,11 @@ describe('operator feed', { timeout: 30_000 }, () => {
   });
 
   it('refuses forged, wrong-role, expired and missing tokens with 4401', async () => {
-    const wrongKey = await new SignJWT({ role: 'operator', acct: 'a' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime('1h').sign(new Uint8Array(32));
+    const wrongKey = await new SignJWT({ role: 'operator', acct: 'a' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(new Uint8Array(32));
     const expired = await new SignJWT({ role: 'operator', acct: 'a' })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('x')
@@ -113,7 +127,14 @@ describe('operator feed', { timeout: 30_000 }, () => {
 
   it('answers bad frames with err and closes after repeated ones; closes floods and oversized frames', async () => {
     const f = await operatorFeed();
-    for (const bad of ['not json', '[1,2]', JSON.stringify({ t: 'view', w: 'a', s: 0, e: 1, n: 1 }), JSON.stringify({ t: 'view', w: 0, s: NaN, e: 1, n: 1 }), JSON.stringify({ t: 'zap' })]) f.ws.send(bad);
+    for (const bad of [
+      'not json',
+      '[1,2]',
+      JSON.stringify({ t: 'view', w: 'a', s: 0, e: 1, n: 1 }),
+      JSON.stringify({ t: 'view', w: 0, s: NaN, e: 1, n: 1 }),
+      JSON.stringify({ t: 'zap' }),
+    ])
+      f.ws.send(bad);
     expect(await f.closed).toBe(FEED_CLOSE.abuse);
     expect(f.msgs.filter((m) => m.t === 'err').length).toBeGreaterThanOrEqual(4);
 
@@ -132,9 +153,16 @@ describe('operator feed', { timeout: 30_000 }, () => {
     const op = await operatorFeed();
     await waitFor(() => lastState(op), 10_000, 'a state for the operator');
     // Over the share, the oldest unauthenticated ones are closed (4503; 4408 if their time ran out first).
-    await waitFor(() => idle.filter((f) => f.ws.readyState === WebSocket.OPEN).length <= FEED_MAX_UNAUTHENTICATED || undefined, 10_000, 'at most the share open');
+    await waitFor(
+      () => idle.filter((f) => f.ws.readyState === WebSocket.OPEN).length <= FEED_MAX_UNAUTHENTICATED || undefined,
+      10_000,
+      'at most the share open',
+    );
     const codes = await Promise.all(idle.map((f) => f.closed));
-    expect(codes.every((c) => c === FEED_CLOSE.full || c === FEED_CLOSE.authTimeout), String(codes)).toBe(true);
+    expect(
+      codes.every((c) => c === FEED_CLOSE.full || c === FEED_CLOSE.authTimeout),
+      String(codes),
+    ).toBe(true);
     expect(idle.some((f) => f.msgs.length > 0)).toBe(false);
     op.ws.close();
   });
@@ -162,7 +190,9 @@ describe('operator feed', { timeout: 30_000 }, () => {
     const [A, B, C] = [centre(40.758, -73.9855), centre(40.7, -73.95), centre(40.8, -73.94)];
     const citizen = async (sub: string, [lat, lng]: number[], k: number) => {
       const at = { lat: lat + k * 1e-4, lng };
-      const r = await fetch(`${beacon.orchestratorUrl}${HTTP_PATHS.citizenSocket}?lat=${at.lat}&lng=${at.lng}`, { headers: { authorization: `Bearer ${await token('citizen', sub)}` } });
+      const r = await fetch(`${beacon.orchestratorUrl}${HTTP_PATHS.citizenSocket}?lat=${at.lat}&lng=${at.lng}`, {
+        headers: { authorization: `Bearer ${await token('citizen', sub)}` },
+      });
       const c = await TestClient.open(((await r.json()) as { url: string }).url);
       sockets.push(c);
       await c.waitFor('hello');
@@ -170,19 +200,32 @@ describe('operator feed', { timeout: 30_000 }, () => {
       await c.waitFor('nearest');
     };
     const f = await operatorFeed();
-    for (const [cell, n, name] of [[A, 3, 'a'], [B, 2, 'b'], [C, 1, 'c']] as const) for (let k = 0; k < n; k++) await citizen(`mc-${name}${k}`, cell, k);
+    for (const [cell, n, name] of [
+      [A, 3, 'a'],
+      [B, 2, 'b'],
+      [C, 1, 'c'],
+    ] as const)
+      for (let k = 0; k < n; k++) await citizen(`mc-${name}${k}`, cell, k);
     const counts = (m: Record<string, unknown>) => (m.cells as { n: number }[]).map((c) => c.n).sort();
-    await waitFor(() => {
-      const m = lastState(f);
-      return m && m.citizenTotal === 6 ? m : undefined;
-    }, 10_000, 'a state with all six citizens');
+    await waitFor(
+      () => {
+        const m = lastState(f);
+        return m && m.citizenTotal === 6 ? m : undefined;
+      },
+      10_000,
+      'a state with all six citizens',
+    );
     expect(counts(lastState(f)!)).toEqual([3]);
     // A third citizen in B: now B is shown too.
     await citizen('mc-b2', B, 2);
-    await waitFor(() => {
-      const m = lastState(f);
-      return m && m.citizenTotal === 7 && counts(m).join() === '3,3' ? m : undefined;
-    }, 10_000, 'a state with cells A and B');
+    await waitFor(
+      () => {
+        const m = lastState(f);
+        return m && m.citizenTotal === 7 && counts(m).join() === '3,3' ? m : undefined;
+      },
+      10_000,
+      'a state with cells A and B',
+    );
     // Never, in any frame, a cell below the threshold.
     const states = f.msgs.filter((m) => m.t === 'state');
     expect(states.length).toBeGreaterThan(1);
@@ -191,7 +234,14 @@ describe('operator feed', { timeout: 30_000 }, () => {
 
   it('parseViewport accepts only finite WGS84 boxes', () => {
     expect(parseViewport({ w: -74, s: 40, e: -73, n: 41 })).toEqual({ w: -74, s: 40, e: -73, n: 41 });
-    for (const v of [{ w: -74, s: 41, e: -73, n: 40 }, { w: -200, s: 0, e: 0, n: 1 }, { w: 0, s: -91, e: 1, n: 1 }, { w: Infinity, s: 0, e: 1, n: 1 }, { w: '0', s: 0, e: 1, n: 1 }, {}]) {
+    for (const v of [
+      { w: -74, s: 41, e: -73, n: 40 },
+      { w: -200, s: 0, e: 0, n: 1 },
+      { w: 0, s: -91, e: 1, n: 1 },
+      { w: Infinity, s: 0, e: 1, n: 1 },
+      { w: '0', s: 0, e: 1, n: 1 },
+      {},
+    ]) {
       expect(parseViewport(v as Record<string, unknown>)).toBeNull();
     }
   });

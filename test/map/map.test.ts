@@ -26,17 +26,38 @@ const ARTIFACTS = join(root, 'test-artifacts');
 /** Manhattan and Downtown Brooklyn at zoom 13. */
 const VIEW = { lat: 40.72, lng: -73.985, z: 13 };
 const OFFICERS = [
-  [40.758, -73.9855], [40.7484, -73.9857], [40.7306, -73.9866], [40.7128, -74.006], [40.7061, -73.9969], [40.6928, -73.9903],
-  [40.7411, -73.9897], [40.7265, -73.9815], [40.7178, -73.9577], [40.7033, -74.0170], [40.6892, -73.9814], [40.7527, -73.9772],
+  [40.758, -73.9855],
+  [40.7484, -73.9857],
+  [40.7306, -73.9866],
+  [40.7128, -74.006],
+  [40.7061, -73.9969],
+  [40.6928, -73.9903],
+  [40.7411, -73.9897],
+  [40.7265, -73.9815],
+  [40.7178, -73.9577],
+  [40.7033, -74.017],
+  [40.6892, -73.9814],
+  [40.7527, -73.9772],
 ].map(([lat, lng], i) => ({ sub: `ofc-${i + 1}`, lat, lng }));
 /** Clusters of citizens (a density cell each, at least MAP_MIN_CELL_COUNT) and a few alone (never drawn). */
 const CLUSTERS: [number, number, number][] = [
-  [40.7585, -73.9851, 8], [40.7411, -73.9897, 6], [40.7295, -73.9965, 5], [40.7081, -74.0112, 7], [40.6932, -73.9894, 4], [40.7145, -73.9612, 5],
+  [40.7585, -73.9851, 8],
+  [40.7411, -73.9897, 6],
+  [40.7295, -73.9965, 5],
+  [40.7081, -74.0112, 7],
+  [40.6932, -73.9894, 4],
+  [40.7145, -73.9612, 5],
 ];
 /** Each farther than a res-7 cell's width (~2.6 km) from every cluster and from each other. */
-const LONERS = [[40.765, -74.05], [40.685, -73.925], [40.76, -73.93]];
+const LONERS = [
+  [40.765, -74.05],
+  [40.685, -73.925],
+  [40.76, -73.93],
+];
 const CITIZENS = [
-  ...CLUSTERS.flatMap(([lat, lng, n], c) => Array.from({ length: n }, (_, i) => ({ sub: `cit-${c}-${i}`, lat: lat + (i % 3) * 0.0006, lng: lng + Math.floor(i / 3) * 0.0006 }))),
+  ...CLUSTERS.flatMap(([lat, lng, n], c) =>
+    Array.from({ length: n }, (_, i) => ({ sub: `cit-${c}-${i}`, lat: lat + (i % 3) * 0.0006, lng: lng + Math.floor(i / 3) * 0.0006 })),
+  ),
   ...LONERS.map(([lat, lng], i) => ({ sub: `cit-alone-${i}`, lat, lng })),
 ];
 
@@ -197,9 +218,13 @@ describe('operations map in headless Chromium', { timeout: 120_000 }, () => {
     expect((await fetch(`${url}?token=not.a.jwt`)).status).toBe(401);
     const ok = await fetch(url, { headers: { authorization: `Bearer ${await token('operator', 'ops-2')}` } });
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    expect(ok.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     // The operator role opens nothing else.
-    const r = await fetch(`${beacon.orchestratorUrl}/v1/citizens/socket?lat=40.7&lng=-73.9`, { headers: { authorization: `Bearer ${await token('operator', 'ops-2')}` } });
+    const r = await fetch(`${beacon.orchestratorUrl}/v1/citizens/socket?lat=40.7&lng=-73.9`, {
+      headers: { authorization: `Bearer ${await token('operator', 'ops-2')}` },
+    });
     expect([401, 403]).toContain(r.status);
     // Assets: a fixed list; nothing else under the prefix, no path reaches the file system.
     const js = await fetch(`${url}/assets/leaflet.js`);

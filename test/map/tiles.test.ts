@@ -23,7 +23,12 @@ describe('MAP_TILES_URL', () => {
     expect(load('https://tile.example.org/{z}/{x}/{y}.png')).toBe('https://tile.example.org/{z}/{x}/{y}.png');
     expect(load('https://{s}.tile.example.org/{z}/{x}/{y}.png')).toBe('https://{s}.tile.example.org/{z}/{x}/{y}.png');
     expect(load('')).toBeUndefined();
-    for (const bad of ['https://tile.example.org/{z}/{x}.png', 'ftp://tile.example.org/{z}/{x}/{y}.png', 'tile.example.org/{z}/{x}/{y}', 'javascript:{z}{x}{y}']) {
+    for (const bad of [
+      'https://tile.example.org/{z}/{x}.png',
+      'ftp://tile.example.org/{z}/{x}/{y}.png',
+      'tile.example.org/{z}/{x}/{y}',
+      'javascript:{z}{x}{y}',
+    ]) {
       expect(() => load(bad), bad).toThrow(ConfigError);
     }
     expect(() => load('https://tile.example.org/{z}/{x}.png')).toThrow(/MAP_TILES_URL.*must contain \{y\}/);
@@ -53,8 +58,13 @@ describe('the map with a tile server', { timeout: 60_000 }, () => {
     const port = (tiles.address() as { port: number }).port;
     dataDir = await mkdtemp(join(tmpdir(), 'beacon-tiles-'));
     const config = loadConfig({
-      HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent',
-      MAP_TILES_URL: `http://127.0.0.1:${port}/{z}/{x}/{y}.png`, MAP_TILES_ATTRIBUTION: '© Test Tiles <b>contributors</b>',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PROCESSOR_PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      MAP_TILES_URL: `http://127.0.0.1:${port}/{z}/{x}/{y}.png`,
+      MAP_TILES_ATTRIBUTION: '© Test Tiles <b>contributors</b>',
     });
     beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
     browser = await launchChromium();

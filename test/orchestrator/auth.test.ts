@@ -94,7 +94,12 @@ describe('device tokens', () => {
   });
 
   it('refuses an officer token on POST /v1/connections with 403 wrong_role', async () => {
-    const res = await f.orch.app.inject({ method: 'POST', url: HTTP_PATHS.connections, headers: await f.auth('officer', 'o-1'), payload: { officerId: 'o-2' } });
+    const res = await f.orch.app.inject({
+      method: 'POST',
+      url: HTTP_PATHS.connections,
+      headers: await f.auth('officer', 'o-1'),
+      payload: { officerId: 'o-2' },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ error: 'wrong_role' });
   });
@@ -140,12 +145,28 @@ describe('DeviceAuth with a public key', () => {
       .setAudience('beacon')
       .setExpirationTime('5m')
       .sign(privateKey);
-    await expect(auth.verify(`Bearer ${good}`)).resolves.toEqual({ sub: 'o-1', acct: 'a-1', role: 'officer', profile: { name: 'Ofc. Diaz', badge: '4411', precinct: '14' }, tokenExp: expect.any(Number) });
+    await expect(auth.verify(`Bearer ${good}`)).resolves.toEqual({
+      sub: 'o-1',
+      acct: 'a-1',
+      role: 'officer',
+      profile: { name: 'Ofc. Diaz', badge: '4411', precinct: '14' },
+      tokenExp: expect.any(Number),
+    });
 
-    const wrongAud = await new SignJWT({ acct: 'a-1', role: 'officer' }).setProtectedHeader({ alg: 'RS256' }).setSubject('o-1').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
+    const wrongAud = await new SignJWT({ acct: 'a-1', role: 'officer' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('o-1')
+      .setIssuer('https://idp.example')
+      .setAudience('other')
+      .setExpirationTime('5m')
+      .sign(privateKey);
     await expect(auth.verify(`Bearer ${wrongAud}`)).rejects.toMatchObject({ code: 'unauthorized' });
 
-    const confused = await new SignJWT({ acct: 'a-1', role: 'officer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('o-1').setExpirationTime('5m').sign(new TextEncoder().encode(pem));
+    const confused = await new SignJWT({ acct: 'a-1', role: 'officer' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('o-1')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(pem));
     const e = await auth.verify(`Bearer ${confused}`).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HttpError);
     expect(e).toMatchObject({ code: 'unauthorized', status: 401 });
@@ -153,7 +174,10 @@ describe('DeviceAuth with a public key', () => {
 
   it('verifies ES256 tokens; keeps badge and precinct out of citizen profiles', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const keys = await resolveDeviceKeys({ JWT_SECRET: undefined, JWT_PUBLIC_KEY: await exportSPKI(publicKey), JWKS_URL: undefined, DATA_DIR: '/x' }, { generate: false });
+    const keys = await resolveDeviceKeys(
+      { JWT_SECRET: undefined, JWT_PUBLIC_KEY: await exportSPKI(publicKey), JWKS_URL: undefined, DATA_DIR: '/x' },
+      { generate: false },
+    );
     expect(keys.algorithms).toEqual(['ES256']);
     const auth = new DeviceAuth({ keys });
     const t = await new SignJWT({ acct: 'a-2', role: 'citizen', name: 'Sam', badge: 'fake', precinct: 'fake' })
@@ -161,6 +185,12 @@ describe('DeviceAuth with a public key', () => {
       .setSubject('c-2')
       .setExpirationTime('5m')
       .sign(privateKey);
-    await expect(auth.verify(`Bearer ${t}`)).resolves.toEqual({ sub: 'c-2', acct: 'a-2', role: 'citizen', profile: { name: 'Sam' }, tokenExp: expect.any(Number) });
+    await expect(auth.verify(`Bearer ${t}`)).resolves.toEqual({
+      sub: 'c-2',
+      acct: 'a-2',
+      role: 'citizen',
+      profile: { name: 'Sam' },
+      tokenExp: expect.any(Number),
+    });
   });
 });

@@ -24,7 +24,8 @@ async function read(fx: OrchFixture, headers: Record<string, string>, id: string
   return { status: res.statusCode, body: res.json() as Record<string, unknown> };
 }
 
-const updates = (fx: OrchFixture, id: string) => fx.toNode.filter((m): m is Extract<ToProcessor, { type: 'conn.update' }> => m.type === 'conn.update' && m.conn.id === id);
+const updates = (fx: OrchFixture, id: string) =>
+  fx.toNode.filter((m): m is Extract<ToProcessor, { type: 'conn.update' }> => m.type === 'conn.update' && m.conn.id === id);
 
 let sentinels = 0;
 /**
@@ -53,7 +54,10 @@ describe('POST /v1/connections', () => {
     expect(req).toMatchObject({ type: 'conn.req', requestId: r.body.id, officerId: 'o-1', citizen: { id: 'c-1', profile: { name: 'Sam' } } });
     // Account ids never leave the orchestrator.
     expect(JSON.stringify(req)).not.toContain('acct');
-    expect(await read(f, citizen, r.body.id as string)).toMatchObject({ status: 200, body: { id: r.body.id, officerId: 'o-1', citizenId: 'c-1', status: 'pending' } });
+    expect(await read(f, citizen, r.body.id as string)).toMatchObject({
+      status: 200,
+      body: { id: r.body.id, officerId: 'o-1', citizenId: 'c-1', status: 'pending' },
+    });
   });
 
   it('answers 409 officer_unavailable when the officer holds no socket, or it closed', async () => {

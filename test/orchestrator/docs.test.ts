@@ -13,7 +13,8 @@ describe('docs/protocol.md', () => {
     const doc = await read('docs/protocol.md');
     for (const [code, { status }] of Object.entries(HTTP_ERRORS)) expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${status} \\|`));
     for (const code of Object.keys(WS_ERROR_CODES)) expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\|`));
-    for (const reason of Object.keys(BYE_REASONS)) expect(doc, reason).toMatch(new RegExp(`\\| \`${reason}\` \\| ${CLOSE_CODES[reason as keyof typeof BYE_REASONS]} \\|`));
+    for (const reason of Object.keys(BYE_REASONS))
+      expect(doc, reason).toMatch(new RegExp(`\\| \`${reason}\` \\| ${CLOSE_CODES[reason as keyof typeof BYE_REASONS]} \\|`));
     expect(doc).toContain(String(CLOSE_CODES.backpressure));
     for (const path of Object.values(HTTP_PATHS)) expect(doc, path).toContain(path);
   });

@@ -74,10 +74,11 @@ async function tmpfsDriver(mount: string): Promise<Driver> {
     path: s.path,
     expectedCode: 'ENOSPC',
     warnings,
-    append: (e) => s.append(e).then(
-      () => ({ ok: true }) as const,
-      (err: NodeJS.ErrnoException) => ({ ok: false, code: err.code }) as const,
-    ),
+    append: (e) =>
+      s.append(e).then(
+        () => ({ ok: true }) as const,
+        (err: NodeJS.ErrnoException) => ({ ok: false, code: err.code }) as const,
+      ),
     async fill() {
       const fh = await open(filler, 'w');
       const block = Buffer.alloc(PAGE, 'f');

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config.js';
-import { nodeChannel, ORCHESTRATOR_CHANNEL, type BusMessage, type ProcessorDirectory, type SocketRecord, type ToProcessor } from '../../src/coordination/index.js';
+import {
+  nodeChannel,
+  ORCHESTRATOR_CHANNEL,
+  type BusMessage,
+  type ProcessorDirectory,
+  type SocketRecord,
+  type ToProcessor,
+} from '../../src/coordination/index.js';
 import { MemoryBus, SingleNodeDirectory } from '../../src/adapters/memory/index.js';
 import { createLogger } from '../../src/log.js';
 import type { HttpTimeouts } from '../../src/orchestrator/http-timeouts.js';
@@ -126,5 +133,3 @@ export function unsignedToken(claims: Record<string, unknown>): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}.`;
 }
-
-

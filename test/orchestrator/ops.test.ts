@@ -47,7 +47,12 @@ describe('operations endpoints', () => {
     redisUp = false;
     expect(await ready()).toMatchObject({ status: 503, body: { message: 'not ready: redis' } });
     redisUp = true;
-    f.orch.readiness.add({ name: 'throws', check: () => { throw new Error('boom'); } });
+    f.orch.readiness.add({
+      name: 'throws',
+      check: () => {
+        throw new Error('boom');
+      },
+    });
     expect(await ready()).toMatchObject({ status: 503, body: { message: 'not ready: throws' } });
   });
 
@@ -76,7 +81,10 @@ describe('operations endpoints', () => {
     });
     try {
       const token = await mintDeviceToken(keys.secret!, { role: 'citizen', sub: 'c-1' });
-      await orch.app.inject({ url: `${HTTP_PATHS.citizenSocket}?lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=10036`, headers: { authorization: `Bearer ${token}` } });
+      await orch.app.inject({
+        url: `${HTTP_PATHS.citizenSocket}?lat=${TIMES_SQUARE.lat}&lng=${TIMES_SQUARE.lng}&zip=10036`,
+        headers: { authorization: `Bearer ${token}` },
+      });
       const res = await orch.app.inject({ url: HTTP_PATHS.metrics });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toContain('text/plain');
@@ -96,9 +104,14 @@ describe('operations endpoints', () => {
 
   it('serves the OpenAPI document built from the route schemas, and the docs page with local assets', async () => {
     f = await startOrch();
-    const doc = (await f.orch.app.inject({ url: '/openapi.json' })).json() as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[] }>> };
+    const doc = (await f.orch.app.inject({ url: '/openapi.json' })).json() as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/officers/socket', '/v1/citizens/socket', '/v1/connections', '/v1/connections/{id}', '/healthz', '/readyz', '/metrics']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/officers/socket', '/v1/citizens/socket', '/v1/connections', '/v1/connections/{id}', '/healthz', '/readyz', '/metrics']),
+    );
     expect(doc.paths['/v1/officers/socket'].get.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['lat', 'lng', 'zip']));
     const page = await f.orch.app.inject({ url: '/docs/' });
     expect(page.statusCode).toBe(200);

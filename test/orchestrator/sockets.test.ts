@@ -66,7 +66,11 @@ describe('socket assignment', () => {
     const empty: ProcessorDirectory = { ownerOf: (): NodeInfo | undefined => undefined, nodes: () => [] };
     const g = await startOrch({}, { directory: empty });
     try {
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({
+        method: 'GET',
+        url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`,
+        headers: await g.auth('citizen', 'c'),
+      });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({ error: 'no_processor', message: HTTP_ERRORS.no_processor.message });
     } finally {
@@ -83,7 +87,11 @@ describe('socket assignment', () => {
     };
     const g = await startOrch({}, { directory: broken });
     try {
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({
+        method: 'GET',
+        url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`,
+        headers: await g.auth('citizen', 'c'),
+      });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: 'internal', message: HTTP_ERRORS.internal.message });
     } finally {
@@ -95,7 +103,11 @@ describe('socket assignment', () => {
     const g = await startOrch();
     try {
       g.orch.setDraining();
-      const res = await g.orch.app.inject({ method: 'GET', url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`, headers: await g.auth('citizen', 'c') });
+      const res = await g.orch.app.inject({
+        method: 'GET',
+        url: `${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855&zip=10001`,
+        headers: await g.auth('citizen', 'c'),
+      });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ error: 'not_ready' });
     } finally {

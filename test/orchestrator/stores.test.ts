@@ -7,7 +7,15 @@ import { requestStoreContract } from '../contracts/request-store.js';
 import { availabilityFollowsTheSocket } from '../contracts/socket-availability.js';
 import { replacementReportedOnce } from '../contracts/socket-replacement.js';
 
-const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({ node: 'n1', url: 'ws://x/ws', role: 'officer', profileId: 'o-1', zip: '10036', at: 1, ...over });
+const rec = (over: Partial<SocketRecord> = {}): SocketRecord => ({
+  node: 'n1',
+  url: 'ws://x/ws',
+  role: 'officer',
+  profileId: 'o-1',
+  zip: '10036',
+  at: 1,
+  ...over,
+});
 
 describe('store interfaces', () => {
   it('the Redis adapters implement the same interfaces as the in-memory stores', () => {

@@ -120,7 +120,9 @@ describe('Dockerfile', () => {
     expect(ops('ENTRYPOINT')[0].words).toEqual(['node', 'bin/beacon.js']);
     const cmd = ops('CMD')[0].words;
     expect(COMMANDS).toContain(cmd[0]);
-    const env = ops('ENV').map((i) => i.args).join(' ');
+    const env = ops('ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/HOST=0\.0\.0\.0/);
     expect(env).toMatch(/DATA_DIR=\S+/);
     expect(ops('VOLUME').length).toBe(1);
@@ -163,7 +165,10 @@ describe('docker-compose.yml', () => {
       const url = String(p.environment?.PUBLIC_WS_URL);
       const hostPort = /:(\d+)\/ws$/.exec(url)?.[1];
       const mapping = (p.ports ?? []).map((m) => m.split(':'));
-      expect(mapping.some(([h, c]) => h === hostPort && c === String(p.environment?.PROCESSOR_PORT)), url).toBe(true);
+      expect(
+        mapping.some(([h, c]) => h === hostPort && c === String(p.environment?.PROCESSOR_PORT)),
+        url,
+      ).toBe(true);
     }
     // Metrics on a port of their own, reachable inside the compose network only (not published).
     for (const p of procs) {

@@ -162,7 +162,13 @@ describe('processor wire contract (SPEC §2)', () => {
     const o = await f.connect('officer', 'o-req');
     const c = await f.connect('citizen', 'c-req');
     const expiresAt = Date.now() + 60_000;
-    f.bus.publish(nodeChannel(NODE_ID), { type: 'conn.req', requestId: 'r-1', officerId: 'o-req', citizen: { id: 'c-req', profile: { name: 'Citizen c-req' } }, expiresAt });
+    f.bus.publish(nodeChannel(NODE_ID), {
+      type: 'conn.req',
+      requestId: 'r-1',
+      officerId: 'o-req',
+      citizen: { id: 'c-req', profile: { name: 'Citizen c-req' } },
+      expiresAt,
+    });
     expect(await o.waitFor('req')).toEqual({ t: 'req', id: 'r-1', citizen: { id: 'c-req', profile: { name: 'Citizen c-req' } }, expiresAt });
 
     o.json({ t: 'resp', id: 'r-unknown', accept: true });
@@ -186,7 +192,7 @@ describe('processor wire contract (SPEC §2)', () => {
     c.close();
   });
 
-  it("a full officer request table refuses the newcomer (metric), never evicts an older request; expired ones make room", async () => {
+  it('a full officer request table refuses the newcomer (metric), never evicts an older request; expired ones make room', async () => {
     const o = await f.connect('officer', 'o-full');
     const live = Date.now() + 60_000;
     const req = (id: string, expiresAt: number) =>

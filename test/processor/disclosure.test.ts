@@ -164,7 +164,11 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
       return (await c.waitFor('nearest', () => true, from)).dist!;
     };
     const circles: { lat: number; lng: number; r: number }[] = [];
-    for (const [dn, de] of [[1500, 0], [0, 1500], [-1000, -1000]]) {
+    for (const [dn, de] of [
+      [1500, 0],
+      [0, 1500],
+      [-1000, -1000],
+    ]) {
       const along = (t: number) => east(north(P.lat, P.lng, dn * (1 - t)), de * (1 - t));
       const d0 = await ask(along(0));
       let [a, b] = [0, 0.1];
@@ -228,7 +232,10 @@ describe('disclosure policy (defaults: OFFICER_PRECISION_M=200, DISTANCE_STEP_M=
       c.json({ t: 'loc', ...pos });
       officers.push({ id, c, pos });
     }
-    await settle(officers.map((o) => o.c), []);
+    await settle(
+      officers.map((o) => o.c),
+      [],
+    );
     const cells = new Set(officers.map((o) => JSON.stringify(snapToCell(o.pos.lat, o.pos.lng, PRECISION))));
     expect(cells.size).toBeGreaterThan(4);
     expect(cells.size).toBeLessThan(officers.length); // several officers share a cell
@@ -387,7 +394,11 @@ describe('OFFICER_PRECISION_M=0 turns the policy off', () => {
 
 describe('settings', () => {
   it('validate OFFICER_PRECISION_M, DISTANCE_STEP_M and MAP_MIN_CELL_COUNT with a readable message', () => {
-    expect(loadConfig({ OFFICER_PRECISION_M: '0', DISTANCE_STEP_M: '1', MAP_MIN_CELL_COUNT: '1' })).toMatchObject({ OFFICER_PRECISION_M: 0, DISTANCE_STEP_M: 1, MAP_MIN_CELL_COUNT: 1 });
+    expect(loadConfig({ OFFICER_PRECISION_M: '0', DISTANCE_STEP_M: '1', MAP_MIN_CELL_COUNT: '1' })).toMatchObject({
+      OFFICER_PRECISION_M: 0,
+      DISTANCE_STEP_M: 1,
+      MAP_MIN_CELL_COUNT: 1,
+    });
     expect(loadConfig({ OFFICER_PRECISION_M: '100000', DISTANCE_STEP_M: '10000' })).toMatchObject({ OFFICER_PRECISION_M: 100_000, DISTANCE_STEP_M: 10_000 });
     const bad: [string, string][] = [
       ['OFFICER_PRECISION_M', '5'],

@@ -153,10 +153,14 @@ describe('backpressure', () => {
       expect(await f.metric('beacon_processor_pushes_held_total')).toBeGreaterThan(0);
       expect(f.processor.stats().citizens).toBe(1); // held pushes never close it
       socketOf(c).resume();
-      await waitFor(() => {
-        const n = c.last('nearest');
-        return n?.officer?.lat === last.lat && n.officer.lng === last.lng;
-      }, 15_000, 'the latest position after reading again');
+      await waitFor(
+        () => {
+          const n = c.last('nearest');
+          return n?.officer?.lat === last.lat && n.officer.lng === last.lng;
+        },
+        15_000,
+        'the latest position after reading again',
+      );
       expect(c.closed).toBeNull();
     } finally {
       await f.close();

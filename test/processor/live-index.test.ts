@@ -146,7 +146,11 @@ describe('LiveIndex', () => {
     const coarse = { id: 'r', ...snapToCell(O.lat, O.lng, 200), precision: 200 };
     live.applyOfficer('r', O, { profile: {}, remote: true });
     flush();
-    expect(out.pop()!.msg).toEqual({ t: 'nearest', officer: { ...coarse, profile: {} }, dist: roundToStep(haversine(P.lat, P.lng, coarse.lat, coarse.lng), 50) });
+    expect(out.pop()!.msg).toEqual({
+      t: 'nearest',
+      officer: { ...coarse, profile: {} },
+      dist: roundToStep(haversine(P.lat, P.lng, coarse.lat, coarse.lng), 50),
+    });
     expect(live.grantExact('c', 'r')).toBe(true);
     flush();
     expect((out.pop()!.msg as NearestMessage).officer).toMatchObject({ ...O, precision: 0 });

@@ -6,7 +6,6 @@ import { waitFor } from '../helpers/wait.js';
 
 const P = { lat: 40.75, lng: -73.99 };
 
-
 describe('live re-pushes (SPEC §3)', () => {
   let f: Fixture;
   beforeAll(async () => {
@@ -35,7 +34,9 @@ describe('live re-pushes (SPEC §3)', () => {
     await cC.waitFor('nearest', (m) => m.officer?.id === 'lv-o2');
 
     // o1 moves a little: only cA (whose nearest it is) hears about it.
-    let mA = cA.mark(), mB = cB.mark(), mC = cC.mark();
+    let mA = cA.mark(),
+      mB = cB.mark(),
+      mC = cC.mark();
     const p1 = north(P.lat, P.lng, 20);
     o1.json({ t: 'loc', ...p1 });
     const pushed = await cA.waitFor('nearest', () => true, mA);
@@ -54,7 +55,9 @@ describe('live re-pushes (SPEC §3)', () => {
     expect(cA.of('nearest', mA)).toHaveLength(0);
 
     // o1 moves next to cC: cC switches to o1 (with a `near`), cA falls back to o2.
-    mA = cA.mark(); mB = cB.mark(); mC = cC.mark();
+    mA = cA.mark();
+    mB = cB.mark();
+    mC = cC.mark();
     const p2 = north(R.lat, R.lng, 350);
     o1.json({ t: 'loc', ...p2 });
     const c2 = await cC.waitFor('nearest', () => true, mC);

@@ -18,7 +18,11 @@ beforeAll(async () => {
 afterAll(() => f.close());
 
 const openRecord = (profileId: string, nth = 1): Promise<SocketRecord> =>
-  waitFor(() => f.toOrch.flatMap((m) => (m.type === 'socket.open' && m.record.profileId === profileId ? [m.record] : []))[nth - 1], 5000, `socket.open #${nth} of ${profileId}`);
+  waitFor(
+    () => f.toOrch.flatMap((m) => (m.type === 'socket.open' && m.record.profileId === profileId ? [m.record] : []))[nth - 1],
+    5000,
+    `socket.open #${nth} of ${profileId}`,
+  );
 
 describe('socket.replaced (a newer socket of the profile opened on another node)', () => {
   it('closes the named socket with bye replaced, and nothing that is not that very socket', async () => {

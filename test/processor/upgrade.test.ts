@@ -29,13 +29,19 @@ describe('websocket upgrade: the ticket decides, before any socket exists', () =
     ['not base64url', () => `${base()}?ticket=a.b.c`],
     ['huge', () => `${base()}?ticket=${'a'.repeat(5000)}`],
     ['forged (other secret)', () => `${base()}?ticket=${ticketSigner(randomBytes(32))(ticketClaims(NODE_ID, f.processor.epoch, 'citizen', 'x'))}`],
-    ['tampered (one byte flipped)', () => {
-      const raw = Buffer.from(f.ticket('citizen', 'x'), 'base64url');
-      raw[20] ^= 1;
-      return `${base()}?ticket=${raw.toString('base64url')}`;
-    }],
+    [
+      'tampered (one byte flipped)',
+      () => {
+        const raw = Buffer.from(f.ticket('citizen', 'x'), 'base64url');
+        raw[20] ^= 1;
+        return `${base()}?ticket=${raw.toString('base64url')}`;
+      },
+    ],
     ['truncated', () => `${base()}?ticket=${f.ticket('citizen', 'x').slice(0, 30)}`],
-    ['plain JSON claims (the old readable format)', () => `${base()}?ticket=${Buffer.from(JSON.stringify(ticketClaims(NODE_ID, f.processor.epoch, 'citizen', 'x'))).toString('base64url')}`],
+    [
+      'plain JSON claims (the old readable format)',
+      () => `${base()}?ticket=${Buffer.from(JSON.stringify(ticketClaims(NODE_ID, f.processor.epoch, 'citizen', 'x'))).toString('base64url')}`,
+    ],
     ['expired', () => f.urlFor('citizen', 'x', { exp: Date.now() - 1 })],
     ['for an expired token', () => f.urlFor('citizen', 'x', { tokenExp: Date.now() - 1 })],
     ['for an earlier run of this node', () => f.urlFor('citizen', 'x', { epoch: f.processor.epoch - 1 })],

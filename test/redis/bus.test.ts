@@ -87,7 +87,15 @@ describe('RedisBus on a single Redis', () => {
     const raw = conn();
     await raw.ready();
     // socket.replaced closes a socket: a message without a whole record is dropped too.
-    const badRecords = [{ at: '5' }, { role: 'admin' }].map((over) => ({ node: 'n1', url: 'ws://x', role: 'officer', profileId: 'o', zip: '1', at: 5, ...over }));
+    const badRecords = [{ at: '5' }, { role: 'admin' }].map((over) => ({
+      node: 'n1',
+      url: 'ws://x',
+      role: 'officer',
+      profileId: 'o',
+      zip: '1',
+      at: 5,
+      ...over,
+    }));
     const hostile = [
       '{',
       'null',

@@ -42,7 +42,10 @@ describe('Redis Cluster (3 masters)', () => {
   it('delivers over sharded pub/sub between two nodes on channels spread over the masters', async () => {
     const busA = new RedisBus(a);
     const busB = new RedisBus(b);
-    closers.push(() => busA.close(), () => busB.close());
+    closers.push(
+      () => busA.close(),
+      () => busB.close(),
+    );
     const channels = [ORCHESTRATOR_CHANNEL, ...Array.from({ length: 8 }, (_, i) => nodeChannel(`p${i}`))];
     const got = new Map<string, number[]>();
     for (const ch of channels) busB.subscribe(ch, (m) => m.type === 'node.stats' && got.set(ch, [...(got.get(ch) ?? []), m.stats.busy]));
@@ -85,10 +88,7 @@ describe('Redis Cluster (3 masters)', () => {
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     await sb.append(ev('req-10'));
     expect(Number(await a.send(['XLEN', sa.streamKey], sa.streamKey))).toBe(2);
-    const read = await b.send<[string, [string, string[]][]][]>(
-      ['XREADGROUP', 'GROUP', 'reporting', 'w1', 'STREAMS', sa.streamKey, '>'],
-      sa.streamKey,
-    );
+    const read = await b.send<[string, [string, string[]][]][]>(['XREADGROUP', 'GROUP', 'reporting', 'w1', 'STREAMS', sa.streamKey, '>'], sa.streamKey);
     const ids = read[0][1].map(([, f]) => f[f.indexOf('id') + 1]);
     expect(ids).toEqual(['req-9', 'req-10']);
   });
@@ -111,7 +111,10 @@ describe('Redis Cluster (3 masters)', () => {
     for (let n = 0; n < 5; n++) {
       expect(await qa.create({ id: `req-${n}`, officerId: 'o', citizenId: `c${n}` }, 0, 60_000, 32)).toMatchObject({ outcome: 'created' });
       // The pair rule holds across slots: the officer's table and the request hash differ.
-      expect(await qb.create({ id: `dup-${n}`, officerId: 'o', citizenId: `c${n}` }, 0, 60_000, 32)).toMatchObject({ outcome: 'existing', record: { id: `req-${n}` } });
+      expect(await qb.create({ id: `dup-${n}`, officerId: 'o', citizenId: `c${n}` }, 0, 60_000, 32)).toMatchObject({
+        outcome: 'existing',
+        record: { id: `req-${n}` },
+      });
       const rs = await Promise.all(
         Array.from({ length: 10 }, (_, i) => {
           const q = i % 2 ? qa : qb;
@@ -127,7 +130,10 @@ describe('Redis Cluster (3 masters)', () => {
   it('recovers when a master restarts: not ready meanwhile, sharded subscriptions come back', async () => {
     const busA = new RedisBus(a);
     const busB = new RedisBus(b);
-    closers.push(() => busA.close(), () => busB.close());
+    closers.push(
+      () => busA.close(),
+      () => busB.close(),
+    );
     const channels = Array.from({ length: 6 }, (_, i) => nodeChannel(`r${i}`));
     const got = new Map<string, number>();
     for (const ch of channels) busB.subscribe(ch, () => got.set(ch, (got.get(ch) ?? 0) + 1));

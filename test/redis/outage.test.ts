@@ -44,7 +44,10 @@ describe('Redis outage', () => {
     const orchConn = conn('orchestrator');
     const procBus = new RedisBus(procConn);
     const orchBus = new RedisBus(orchConn);
-    closers.push(() => procBus.close(), () => orchBus.close());
+    closers.push(
+      () => procBus.close(),
+      () => orchBus.close(),
+    );
     const registry = new RedisProcessorRegistry(procConn, { id: 'p1', url: 'ws://p1' }, { ttlMs: 1000, heartbeatMs: 200 });
     registry.start();
     closers.push(() => registry.stop());

@@ -19,12 +19,12 @@ describe('rendezvous hashing', () => {
       count.set(id, (count.get(id) ?? 0) + 1);
     }
     for (const c of count.values()) {
-      expect(c).toBeGreaterThan(zips.length / 4 * 0.9);
-      expect(c).toBeLessThan(zips.length / 4 * 1.1);
+      expect(c).toBeGreaterThan((zips.length / 4) * 0.9);
+      expect(c).toBeLessThan((zips.length / 4) * 1.1);
     }
   });
 
-  it('moves only the removed node\'s zips when a node leaves (~1/N)', () => {
+  it("moves only the removed node's zips when a node leaves (~1/N)", () => {
     const before = nodes(5);
     const after = before.filter((n) => n.id !== 'proc-2');
     let moved = 0;

@@ -178,11 +178,14 @@ describe('RedisConnectionStream', () => {
     for (const id of ['e1', 'e2', 'e3']) await s.append(ev(id));
 
     type Reply = [string, [string, string[]][]][] | null;
-    const toEvents = (r: Reply) => (r ?? []).flatMap(([, entries]) => entries.map(([entryId, flat]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
-      return { entryId, event: parseEstablishedEntry(f)! };
-    }));
+    const toEvents = (r: Reply) =>
+      (r ?? []).flatMap(([, entries]) =>
+        entries.map(([entryId, flat]) => {
+          const f: Record<string, string> = {};
+          for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+          return { entryId, event: parseEstablishedEntry(f)! };
+        }),
+      );
     // Consumer w1 reads two and "crashes" without acking the second.
     const r1 = toEvents(await conn.send<Reply>(['XREADGROUP', 'GROUP', 'rewards', 'w1', 'COUNT', '2', 'STREAMS', key, '>']));
     expect(r1.map((e) => e.event.id)).toEqual(['e1', 'e2']);

@@ -59,7 +59,9 @@ describe('TLS_CERT_FILE / TLS_KEY_FILE', () => {
 
   it('names a missing file, a directory and an unreadable path', () => {
     const missing = join(certs.dir, 'nope.crt');
-    expect(problems({ ...tls(), TLS_CERT_FILE: missing })).toEqual([`TLS_CERT_FILE=${JSON.stringify(missing.length > 40 ? missing.slice(0, 40) + '…' : missing)}: cannot read ${missing}: no such file`]);
+    expect(problems({ ...tls(), TLS_CERT_FILE: missing })).toEqual([
+      `TLS_CERT_FILE=${JSON.stringify(missing.length > 40 ? missing.slice(0, 40) + '…' : missing)}: cannot read ${missing}: no such file`,
+    ]);
     expect(problems({ ...tls(), TLS_KEY_FILE: dir })[0]).toMatch(/^TLS_KEY_FILE=.*: cannot read .*: is a directory$/);
   });
 
@@ -71,9 +73,11 @@ describe('TLS_CERT_FILE / TLS_KEY_FILE', () => {
     expect(problems({ ...tls(), TLS_KEY_FILE: garbage })[0]).toMatch(/^TLS_KEY_FILE=.*holds no PEM private key/);
   });
 
-  it('refuses an encrypted key with a way out, and a key that is not the certificate\'s', () => {
+  it("refuses an encrypted key with a way out, and a key that is not the certificate's", () => {
     expect(problems({ ...tls(), TLS_KEY_FILE: encryptedKey })[0]).toMatch(/is an encrypted key; Beacon takes no passphrase/);
-    expect(problems({ ...tls(), TLS_KEY_FILE: certs.clientKey })).toEqual([`TLS_KEY_FILE: ${certs.clientKey} is not the private key of the certificate in ${certs.serverCert}`]);
+    expect(problems({ ...tls(), TLS_KEY_FILE: certs.clientKey })).toEqual([
+      `TLS_KEY_FILE: ${certs.clientKey} is not the private key of the certificate in ${certs.serverCert}`,
+    ]);
   });
 
   it('refuses an explicit ws:// PUBLIC_WS_URL with TLS, takes wss://', () => {
@@ -95,7 +99,13 @@ describe('REDIS_TLS_*', () => {
   const base = { TICKET_SECRET: 't'.repeat(32), JWT_SECRET: 'j'.repeat(32), REPLICATION_KEY: 'r'.repeat(32) };
 
   it('takes a CA, and a client certificate with its key, with a rediss:// URL', () => {
-    const c = loadConfig({ ...base, REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: certs.caCert, REDIS_TLS_CERT_FILE: certs.clientCert, REDIS_TLS_KEY_FILE: certs.clientKey });
+    const c = loadConfig({
+      ...base,
+      REDIS_URL: 'rediss://127.0.0.1:6380',
+      REDIS_TLS_CA_FILE: certs.caCert,
+      REDIS_TLS_CERT_FILE: certs.clientCert,
+      REDIS_TLS_KEY_FILE: certs.clientKey,
+    });
     expect([c.REDIS_TLS_CA_FILE, c.REDIS_TLS_CERT_FILE, c.REDIS_TLS_KEY_FILE]).toEqual([certs.caCert, certs.clientCert, certs.clientKey]);
     // rediss:// alone (system CAs) is fine too.
     expect(loadConfig({ ...base, REDIS_URL: 'rediss://redis.example:6380' }).REDIS_TLS_CA_FILE).toBeUndefined();
@@ -109,9 +119,15 @@ describe('REDIS_TLS_*', () => {
 
   it('refuses a client certificate without its key, or with another key', () => {
     const url = { ...base, REDIS_URL: 'rediss://127.0.0.1:6380' };
-    expect(problems({ ...url, REDIS_TLS_CERT_FILE: certs.clientCert })).toEqual(['REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both (a Redis client certificate) or neither']);
-    expect(problems({ ...url, REDIS_TLS_KEY_FILE: certs.clientKey })).toEqual(['REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both (a Redis client certificate) or neither']);
-    expect(problems({ ...url, REDIS_TLS_CERT_FILE: certs.clientCert, REDIS_TLS_KEY_FILE: certs.serverKey })[0]).toMatch(/^REDIS_TLS_KEY_FILE: .*server\.key is not the private key of the certificate in .*client\.crt$/);
+    expect(problems({ ...url, REDIS_TLS_CERT_FILE: certs.clientCert })).toEqual([
+      'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both (a Redis client certificate) or neither',
+    ]);
+    expect(problems({ ...url, REDIS_TLS_KEY_FILE: certs.clientKey })).toEqual([
+      'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both (a Redis client certificate) or neither',
+    ]);
+    expect(problems({ ...url, REDIS_TLS_CERT_FILE: certs.clientCert, REDIS_TLS_KEY_FILE: certs.serverKey })[0]).toMatch(
+      /^REDIS_TLS_KEY_FILE: .*server\.key is not the private key of the certificate in .*client\.crt$/,
+    );
   });
 
   it('checks the files like the server ones', () => {

@@ -42,7 +42,10 @@ afterAll(async () => {
 
 async function assign(role: Role, sub: string, pos: { lat: number; lng: number }): Promise<SocketAssignment> {
   const path = role === 'officer' ? HTTP_PATHS.officerSocket : HTTP_PATHS.citizenSocket;
-  const r = await httpsFetch(`${orch.url}${path}?lat=${pos.lat}&lng=${pos.lng}`, { ca: certs.ca, headers: { authorization: `Bearer ${await token(role, sub, { name: sub })}` } });
+  const r = await httpsFetch(`${orch.url}${path}?lat=${pos.lat}&lng=${pos.lng}`, {
+    ca: certs.ca,
+    headers: { authorization: `Bearer ${await token(role, sub, { name: sub })}` },
+  });
   expect(r.status, r.body).toBe(200);
   return JSON.parse(r.body) as SocketAssignment;
 }

@@ -53,7 +53,10 @@ const token = (role: Role | 'operator', sub: string) => mintDeviceToken(beacon.d
 
 async function assign(role: Role, sub: string, pos: { lat: number; lng: number }): Promise<SocketAssignment> {
   const path = role === 'officer' ? HTTP_PATHS.officerSocket : HTTP_PATHS.citizenSocket;
-  const r = await httpsFetch(`${beacon.orchestratorUrl}${path}?lat=${pos.lat}&lng=${pos.lng}`, { ca: certs.ca, headers: { authorization: `Bearer ${await token(role, sub)}` } });
+  const r = await httpsFetch(`${beacon.orchestratorUrl}${path}?lat=${pos.lat}&lng=${pos.lng}`, {
+    ca: certs.ca,
+    headers: { authorization: `Bearer ${await token(role, sub)}` },
+  });
   expect(r.status, r.body).toBe(200);
   return JSON.parse(r.body) as SocketAssignment;
 }
@@ -178,10 +181,14 @@ describe('embedded mode over TLS', () => {
     ws.terminate();
 
     // And not without the CA.
-    expect(await failure(new Promise((resolve, reject) => {
-      const bad = new WebSocket(feedUrl);
-      bad.once('open', resolve);
-      bad.once('error', reject);
-    }))).toMatch(UNTRUSTED);
+    expect(
+      await failure(
+        new Promise((resolve, reject) => {
+          const bad = new WebSocket(feedUrl);
+          bad.once('open', resolve);
+          bad.once('error', reject);
+        }),
+      ),
+    ).toMatch(UNTRUSTED);
   });
 });

@@ -26,7 +26,15 @@ let pport: number;
 beforeAll(async () => {
   certs = await makeCerts();
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-tls-hostile-'));
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PROCESSOR_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    TLS_CERT_FILE: certs.serverCert,
+    TLS_KEY_FILE: certs.serverKey,
+  });
   beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
   oport = Number(new URL(beacon.orchestratorUrl).port);
   pport = beacon.processor.port;
@@ -85,7 +93,10 @@ async function stillServing(sub: string): Promise<void> {
   expect((await httpsFetch(`https://127.0.0.1:${oport}/healthz`, { ca: certs.ca })).status).toBe(200);
   expect((await httpsFetch(`https://127.0.0.1:${pport}/healthz`, { ca: certs.ca })).status).toBe(200);
   const tok = await mintDeviceToken(beacon.deviceKeys.secret!, { role: 'citizen', sub });
-  const r = await httpsFetch(`${beacon.orchestratorUrl}${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855`, { ca: certs.ca, headers: { authorization: `Bearer ${tok}` } });
+  const r = await httpsFetch(`${beacon.orchestratorUrl}${HTTP_PATHS.citizenSocket}?lat=40.758&lng=-73.9855`, {
+    ca: certs.ca,
+    headers: { authorization: `Bearer ${tok}` },
+  });
   expect(r.status).toBe(200);
   const c = await TestClient.open((JSON.parse(r.body) as SocketAssignment).url, { ca: certs.ca });
   try {
@@ -144,13 +155,15 @@ describe('hostile clients on the TLS ports', () => {
     }
     // 50 clients that start a handshake and vanish.
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        new Promise<void>((resolve) => {
-          const s = tlsConnect({ host: '127.0.0.1', port: i % 2 ? pport : oport, ca: certs.ca });
-          s.on('error', () => {});
-          s.on('close', () => resolve());
-          setImmediate(() => s.destroy());
-        }),
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const s = tlsConnect({ host: '127.0.0.1', port: i % 2 ? pport : oport, ca: certs.ca });
+            s.on('error', () => {});
+            s.on('close', () => resolve());
+            setImmediate(() => s.destroy());
+          }),
       ),
     );
     // SNI for a name the certificate does not cover: the server answers with its one certificate,

@@ -23,7 +23,15 @@ let browser: Browser | undefined;
 beforeAll(async () => {
   certs = await makeCerts();
   dataDir = await mkdtemp(join(tmpdir(), 'beacon-tls-map-'));
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PROCESSOR_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    TLS_CERT_FILE: certs.serverCert,
+    TLS_KEY_FILE: certs.serverKey,
+  });
   beacon = await startEmbedded(config, { logger: createLogger('silent', 'test') });
 });
 afterAll(async () => {
@@ -38,7 +46,16 @@ describe('operations map over HTTPS in headless Chromium', { timeout: 90_000 }, 
   it('loads over https:// and its feed goes live over wss://', async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ ignoreHTTPSErrors: true });
     const sockets: string[] = [];

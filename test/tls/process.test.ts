@@ -28,7 +28,15 @@ afterAll(async () => {
 });
 
 const beacon = (args: string[], env: Record<string, string>) =>
-  spawnCaptured(['bin/beacon.js', ...args], { BEACON_FROM_SOURCE: '1', HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
+  spawnCaptured(['bin/beacon.js', ...args], {
+    BEACON_FROM_SOURCE: '1',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PROCESSOR_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
 
 describe('beacon with TLS settings', { timeout: TIMEOUT_MS }, () => {
   it('exits 2 with a readable line for a missing certificate, in embedded mode and for a role', async () => {
@@ -52,7 +60,11 @@ describe('beacon with TLS settings', { timeout: TIMEOUT_MS }, () => {
   it('prints https:// and wss://, passes the healthcheck over TLS, fails a plaintext one, stops with 0', async () => {
     const tls = { TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey };
     const p = beacon(['all'], tls);
-    const banner = await waitFor(() => (/processor\s+wss?:\/\/\S+/.test(p.out.stdout) ? p.out.stdout : p.out.code !== null && 'exited'), TIMEOUT_MS - 20_000, 'the banner');
+    const banner = await waitFor(
+      () => (/processor\s+wss?:\/\/\S+/.test(p.out.stdout) ? p.out.stdout : p.out.code !== null && 'exited'),
+      TIMEOUT_MS - 20_000,
+      'the banner',
+    );
     expect(banner, p.out.stderr).not.toBe('exited');
     const orch = /orchestrator\s+(https:\/\/127\.0\.0\.1:(\d+))/.exec(p.out.stdout);
     const proc = /processor\s+wss:\/\/127\.0\.0\.1:(\d+)\/ws/.exec(p.out.stdout);
@@ -76,7 +88,9 @@ describe('beacon with TLS settings', { timeout: TIMEOUT_MS }, () => {
 
   it('the healthcheck passes with a certificate for a public name (loopback is not in it)', async () => {
     const tls = { TLS_CERT_FILE: certs.publicCert, TLS_KEY_FILE: certs.publicKey };
-    const e = await startEmbedded(loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...tls }), { logger: createLogger('silent', 'test') });
+    const e = await startEmbedded(loadConfig({ HOST: '127.0.0.1', PORT: '0', PROCESSOR_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...tls }), {
+      logger: createLogger('silent', 'test'),
+    });
     try {
       // A verifying client refuses it on 127.0.0.1 (the name does not match)…
       await expect(httpsFetch(`${e.orchestratorUrl}/healthz`, { ca: certs.ca })).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });

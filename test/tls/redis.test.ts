@@ -104,7 +104,12 @@ describe('rediss:// Redis Cluster (REDIS_CLUSTER=1)', () => {
       const keys = Array.from({ length: 30 }, (_, i) => `beacon:tls:${i}`);
       for (const k of keys) expect(await a.send(['SET', k, k], k)).toBe('OK');
       for (const k of keys) expect(await b.send(['GET', k], k, true)).toBe(k);
-      const masters = new Set((await cluster.nodes[0].cli('cluster', 'nodes')).split('\n').filter((l) => l.includes('master')).map((l) => l.split(' ')[1]));
+      const masters = new Set(
+        (await cluster.nodes[0].cli('cluster', 'nodes'))
+          .split('\n')
+          .filter((l) => l.includes('master'))
+          .map((l) => l.split(' ')[1]),
+      );
       expect(masters.size).toBe(3);
       const got: string[] = [];
       await b.subscribe('beacon:tls:sharded', (m) => got.push(m));

@@ -31,7 +31,11 @@ describe('WorkQueue', () => {
     let release!: () => void;
     const ran: string[] = [];
     q.push(() => new Promise<void>((r) => (release = r)));
-    expect(q.push(() => { throw new Error('sync'); })).toBe(true);
+    expect(
+      q.push(() => {
+        throw new Error('sync');
+      }),
+    ).toBe(true);
     expect(q.push(async () => void ran.push('last'))).toBe(true);
     expect(q.push(async () => void ran.push('refused'))).toBe(false);
     expect(q.refused).toBe(1);

@@ -130,7 +130,7 @@ export class FileConnectionStream implements ConnectionStream {
     if (seg.dirty) await this.repair(seg);
     seg.dirty = true;
     try {
-      for (let off = 0; off < buf.length; ) {
+      for (let off = 0; off < buf.length;) {
         // A short write (the disk filled up mid-line) is continued where it stopped; the next
         // attempt then either completes the line or fails with the reason (ENOSPC, EFBIG, EIO...).
         const { bytesWritten } = await seg.fh.write(buf, off, buf.length - off, seg.good + off);
@@ -155,7 +155,10 @@ export class FileConnectionStream implements ConnectionStream {
     await seg.fh.truncate(seg.good);
     await seg.fh.sync();
     seg.dirty = false;
-    this.logger?.warn({ segment: seg.name, length: seg.good, cut: size - seg.good }, 'established-connections segment cut back to its last complete line after a failed write');
+    this.logger?.warn(
+      { segment: seg.name, length: seg.good, cut: size - seg.good },
+      'established-connections segment cut back to its last complete line after a failed write',
+    );
   }
 
   /** A new UTC day: the next lines go to a new segment, the previous one left complete. */

@@ -40,7 +40,7 @@ export async function listSegments(dir: string): Promise<string[]> {
 /** Position just after the last '\n' before `size` (0 when there is none): the end of the last complete line. */
 export async function lastLineEnd(fh: FileHandle, size: number): Promise<number> {
   const buf = Buffer.allocUnsafe(CHUNK);
-  for (let end = size; end > 0; ) {
+  for (let end = size; end > 0;) {
     const start = Math.max(0, end - CHUNK);
     const { bytesRead } = await fh.read(buf, 0, end - start, start);
     const i = buf.subarray(0, bytesRead).lastIndexOf(NEWLINE);
@@ -59,7 +59,7 @@ export async function* linesBackward(fh: FileHandle, size: number): AsyncGenerat
   const buf = Buffer.allocUnsafe(CHUNK);
   let carry: Buffer | undefined; // the start of a line whose beginning is in an earlier chunk
   let trailing = true; // the first piece seen (the file's end) is a line only if a '\n' ends the file
-  for (let end = size; end > 0; ) {
+  for (let end = size; end > 0;) {
     const start = Math.max(0, end - CHUNK);
     const { bytesRead } = await fh.read(buf, 0, end - start, start);
     let block = buf.subarray(0, bytesRead);

@@ -207,7 +207,13 @@ export class RedisConnection {
 
   /** Whether `channel` currently has a confirmed subscription with `listener` on this connection. */
   isSubscribed(channel: string, listener: MessageListener): boolean {
-    if (this.single) return this.single.getPubSubListeners('CHANNELS' as never).get(channel)?.strings.has(listener as never) ?? false;
+    if (this.single)
+      return (
+        this.single
+          .getPubSubListeners('CHANNELS' as never)
+          .get(channel)
+          ?.strings.has(listener as never) ?? false
+      );
     // Sharded listeners live on one client per master; ask the one serving the channel's slot.
     const c = this.clusterClient!;
     for (const m of c.masters) {

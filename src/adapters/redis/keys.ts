@@ -14,7 +14,6 @@ import { MAX_ID_LENGTH } from '../../protocol/index.js';
 
 export const DEFAULT_PREFIX = 'beacon';
 
-
 export function redisKeys(prefix = DEFAULT_PREFIX) {
   const reg = `${prefix}:{${prefix}}`;
   const est = `${prefix}:{${prefix}:established}`;

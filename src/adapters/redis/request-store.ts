@@ -194,14 +194,11 @@ export class RedisRequestStore implements RequestStore {
     checkNumber('leaseMs', lease.leaseMs);
     checkNumber('windowMs', lease.windowMs);
     const deadline = now + lease.windowMs;
-    const r = await this.conn.eval<[number, string[]] | null>(BEGIN_ACCEPT, [this.keys.request(id)], [
-      now,
-      lease.owner,
-      now + lease.leaseMs,
-      deadline,
-      this.retentionMs,
-      Math.max(lease.windowMs, lease.leaseMs) + this.retentionMs,
-    ]);
+    const r = await this.conn.eval<[number, string[]] | null>(
+      BEGIN_ACCEPT,
+      [this.keys.request(id)],
+      [now, lease.owner, now + lease.leaseMs, deadline, this.retentionMs, Math.max(lease.windowMs, lease.leaseMs) + this.retentionMs],
+    );
     return this.after(r);
   }
 

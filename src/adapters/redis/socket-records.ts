@@ -114,7 +114,11 @@ export class RedisSocketRecords implements SocketRecordStore {
     const [, , reply] = await Promise.all([
       this.conn.send(['SADD', this.keys.socketNodes, record.node], this.keys.socketNodes),
       this.conn.send(['SADD', nodeSet, member], nodeSet),
-      this.conn.eval<[string, unknown]>(PUT, [this.keys.socket(record.role, record.profileId)], [JSON.stringify(stored), record.node, String(record.at), String(REPLACED_REMEMBERED)]),
+      this.conn.eval<[string, unknown]>(
+        PUT,
+        [this.keys.socket(record.role, record.profileId)],
+        [JSON.stringify(stored), record.node, String(record.at), String(REPLACED_REMEMBERED)],
+      ),
     ]);
     const [outcome, prevRaw] = reply;
     if (outcome === 'stale') {

@@ -105,12 +105,18 @@ export class RedisConnectionStream implements ConnectionStream {
   async appendWithResult(event: EstablishedConnectionEvent): Promise<AppendResult> {
     checkEvent(event);
     const fields = [
-      'v', STREAM_ENTRY_VERSION,
-      'id', event.id,
-      'officerId', event.officerId,
-      'citizenId', event.citizenId,
-      'at', String(event.at),
-      'zip', event.zip,
+      'v',
+      STREAM_ENTRY_VERSION,
+      'id',
+      event.id,
+      'officerId',
+      event.officerId,
+      'citizenId',
+      event.citizenId,
+      'at',
+      String(event.at),
+      'zip',
+      event.zip,
     ];
     const [added, entryId] = await this.conn.eval<[number, string]>(
       APPEND,

@@ -13,10 +13,10 @@ export function connectionRoutes(app: TypedApp, ctx: RouteContext): void {
       schema: {
         summary: 'Ask to connect with an officer',
         description:
-          'Relays the request to the officer\'s socket (`req`). The officer must hold an open socket and be available ' +
+          "Relays the request to the officer's socket (`req`). The officer must hold an open socket and be available " +
           '(409 `officer_unavailable` otherwise, the same answer in both cases). The answer ' +
           'arrives as `conn` on both sockets; the request expires after REQUEST_TTL_MS. Limited to REQUESTS_PER_MINUTE per citizen. ' +
-          'Asking again while this citizen\'s request to the officer is pending answers the same id; an officer with 32 ' +
+          "Asking again while this citizen's request to the officer is pending answers the same id; an officer with 32 " +
           'pending requests refuses new ones (429 `officer_busy`). An accept is `accepted` only once it is in the ' +
           'established-connections stream (`failed` if the stream never takes it within REQUEST_TTL_MS of the answer).',
         tags: ['connections'],

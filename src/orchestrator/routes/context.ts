@@ -1,6 +1,14 @@
 // What the route modules share: one object built by createOrchestrator.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, onRequestHookHandler, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  onRequestHookHandler,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type { ProcessorDirectory } from '../../coordination/index.js';
 import type { Role } from '../../protocol/index.js';
 import type { ConnectionService } from '../connections.js';

@@ -46,7 +46,7 @@ function socketRoute(app: TypedApp, ctx: RouteContext, role: Role): void {
         summary: `Socket assignment for ${role === 'officer' ? 'an officer' : 'a citizen'}`,
         description:
           'Maps the position (or the given zip) to the processor node owning the zip shard and answers with its websocket URL and a ' +
-          'short-lived, single-use, opaque ticket (never valid beyond the token\'s `exp`). A given `zip` must be able to contain the ' +
+          "short-lived, single-use, opaque ticket (never valid beyond the token's `exp`). A given `zip` must be able to contain the " +
           'position (400 `zip_mismatch`). At most ASSIGNMENTS_PER_MINUTE per token subject (429 `rate_limited`). A citizen socket ' +
           'answers only for positions within CITIZEN_AREA_M of the one given here. `accountId`/`profileId`, when sent, must match the token.',
         tags: ['devices'],
