@@ -115,7 +115,7 @@ export async function startProcessorRole(config: Config, opts: ProcessorRoleOpti
 
 /**
  * Off the device port: METRICS_PORT (its own listener), else /metrics on the device port with
- * METRICS_TOKEN only (server.ts), else nowhere.
+ * METRICS_TOKEN only (processor/http-app.ts), else nowhere.
  */
 async function serveMetrics(config: Config, processor: Processor, logger: Logger): Promise<MetricsServer | undefined> {
   if (config.METRICS_PORT === undefined) {
